@@ -1,0 +1,32 @@
+"""The network, its loss and the model bundle that carries it from training to scanning."""
+
+from oceanscan.model.bundle import (
+    BUNDLE_FORMAT_VERSION,
+    ModelBundle,
+    load_bundle,
+    save_bundle,
+)
+from oceanscan.model.losses import (
+    CombinedLoss,
+    class_weights_from_counts,
+    dice_loss,
+    focal_loss,
+    weighted_cross_entropy,
+)
+from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet, count_parameters, flops_per_patch
+
+__all__ = [
+    "BUNDLE_FORMAT_VERSION",
+    "DOWNSAMPLING",
+    "AttentionUNet",
+    "CombinedLoss",
+    "ModelBundle",
+    "class_weights_from_counts",
+    "count_parameters",
+    "dice_loss",
+    "flops_per_patch",
+    "focal_loss",
+    "load_bundle",
+    "save_bundle",
+    "weighted_cross_entropy",
+]
