@@ -1,0 +1,1 @@
+"""Scene-wide scanning: tiling, reading, prediction, Zarr writing, ledger, pipeline."""

@@ -1,0 +1,369 @@
+"""Read one window of a scene onto its 10 m grid: 11 reflectance bands and the pixel mask.
+
+The window is on the scene's 10 m grid (:attr:`SceneSpec.grid`). 10 m bands are read directly;
+20 m and 60 m bands are read over the source window that covers the target (plus a 2 px pad so
+that bilinear interpolation at the window edge sees its neighbours) and resampled with
+``rasterio.warp.reproject`` onto the exact target transform, using each asset's own transform, so
+grids whose origins differ are aligned correctly. SCL is resampled with nearest neighbour.
+
+GDAL's cloud settings are one named constant, :data:`GDAL_CLOUD_DEFAULTS`, entered with
+``rasterio.Env`` around every read (like odc-stac's ``capture_rio_env``/``restore_env``): the
+driver may snapshot its own settings with :func:`capture_rio_env` and pass them to tasks on
+other machines, which re-enter them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import rasterio
+import rasterio.crs
+import rasterio.env
+import rasterio.warp
+import rasterio.windows
+from affine import Affine
+from rasterio.enums import Resampling
+from rasterio.errors import RasterioError
+from rasterio.session import Session
+
+from oceanscan.errors import SceneError
+from oceanscan.scene import BandAsset, PixelWindow, SceneSpec
+from oceanscan.sentinel2 import (
+    BANDS,
+    DN_NODATA,
+    MASK_NODATA,
+    MASK_SCORED,
+    dn_to_reflectance,
+    scl_to_mask,
+)
+
+__all__ = ["GDAL_CLOUD_DEFAULTS", "SceneChunk", "capture_rio_env", "gdal_path", "read_window"]
+
+log = logging.getLogger(__name__)
+
+#: GDAL configuration for reading COGs from object stores and HTTP servers. Values follow GDAL's
+#: "Configuration options" page and odc-stac's defaults: no directory listing on open (a COG is
+#: one file), only ``.tif`` suffixes go through /vsicurl (no probing for sidecar files), retries
+#: on 429/5xx, merged range requests, and a block cache shared by the reads of a task.
+GDAL_CLOUD_DEFAULTS: Mapping[str, str] = MappingProxyType(
+    {
+        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
+        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
+        "GDAL_HTTP_MAX_RETRY": "5",
+        "GDAL_HTTP_RETRY_DELAY": "1",
+        "GDAL_HTTP_TIMEOUT": "60",
+        "GDAL_HTTP_MULTIRANGE": "YES",
+        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
+        "GDAL_HTTP_VERSION": "2TLS",  # HTTP/2 where TLS negotiates it, HTTP/1.1 otherwise
+        "VSI_CACHE": "TRUE",
+        "VSI_CACHE_SIZE": str(64 * 1024**2),
+        "GDAL_NUM_THREADS": "1",
+    }
+)
+
+#: Settings never shipped to another machine: they are paths on the machine that captured them.
+_MACHINE_LOCAL = ("GDAL_DATA", "PROJ_LIB", "PROJ_DATA")
+
+#: GDAL options that rasterio refuses in ``rasterio.Env(**options)`` (it expects a boto3 session,
+#: which oceanscan does not depend on); they are handed to GDAL through :class:`_StaticCredentials`.
+_CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+#: What a failed open, read or warp raises: RasterioIOError (an OSError too) for missing files,
+#: refused or failed HTTP ranges and corrupt blocks, WarpOperationError and CRSError for warps.
+_READ_ERRORS = (RasterioError, OSError, ValueError)
+
+#: Source pixels added around the covering window before resampling (bilinear needs 1).
+_PAD_PX = 2
+
+
+@dataclass(frozen=True, eq=False)
+class SceneChunk:
+    """One window of a scene on its 10 m grid, ready for the model.
+
+    Attributes:
+        scene_id: the STAC item id.
+        window: the window read, on the scene's 10 m grid.
+        reflectance: float32 ``(11, h, w)`` in :data:`oceanscan.sentinel2.BANDS` order, NaN
+            where a band has no data.
+        mask: uint8 ``(h, w)`` mask codes: :data:`~oceanscan.sentinel2.MASK_SCORED`, ``LAND``,
+            ``CLOUD`` from SCL, and ``NODATA`` where SCL says so or any band is NaN.
+        transform: GDAL-order geotransform of the window's top-left pixel corner.
+        crs: CRS of the scene's 10 m grid.
+        errors: ``"band: reason"`` for each asset that failed under ``fail_on_error=False``.
+    """
+
+    scene_id: str
+    window: PixelWindow
+    reflectance: npt.NDArray[np.float32]
+    mask: npt.NDArray[np.uint8]
+    transform: tuple[float, float, float, float, float, float]
+    crs: str
+    errors: tuple[str, ...] = field(default=())
+
+
+class _StaticCredentials(Session):
+    """A rasterio session that gives GDAL fixed credentials (no boto3 needed)."""
+
+    def __init__(self, credentials: Mapping[str, str]) -> None:
+        self.credentials = dict(credentials)
+
+    @classmethod
+    def hascreds(cls, config: Mapping[str, Any]) -> bool:
+        """The credentials are in the session itself, whatever ``config`` holds."""
+        return True
+
+    def get_credential_options(self) -> dict[str, str]:
+        """The credentials as GDAL configuration options."""
+        return dict(self.credentials)
+
+
+def _rio_env(options: Mapping[str, Any]) -> rasterio.Env:
+    """``rasterio.Env`` for GDAL ``options``; AWS credentials among them go through a session."""
+    config = {k: v for k, v in options.items() if k not in _CREDENTIAL_KEYS}
+    credentials = {k: str(v) for k, v in options.items() if k in _CREDENTIAL_KEYS}
+    session = _StaticCredentials(credentials) if credentials else None
+    return rasterio.Env(session=session, **config)
+
+
+def _gdal_value(value: Any) -> str:
+    """A configuration value as GDAL writes it (rasterio keeps booleans as Python bools)."""
+    if isinstance(value, bool):
+        return "ON" if value else "OFF"
+    return str(value)
+
+
+def capture_rio_env() -> dict[str, str]:
+    """Snapshot the GDAL settings to use in reads: the cloud defaults plus any active ``rasterio.Env``.
+
+    Call this on the driver (for instance inside ``with rasterio.Env(AWS_S3_ENDPOINT=...)``) and
+    pass the result as ``read_window(..., rio_env=...)`` to tasks. Machine-local paths such as
+    ``GDAL_DATA`` are dropped.
+    """
+    env = dict(GDAL_CLOUD_DEFAULTS)
+    if rasterio.env.hasenv():
+        env.update({k: _gdal_value(v) for k, v in rasterio.env.getenv().items()})
+    for key in _MACHINE_LOCAL:
+        env.pop(key, None)
+    return env
+
+
+def gdal_path(href: str) -> str:
+    """The path GDAL opens for an asset href: ``s3://`` -> ``/vsis3/``, ``http(s)://`` -> ``/vsicurl/``.
+
+    ``file://`` URIs become plain paths; anything else (local paths, ``/vsi*`` paths) is returned
+    unchanged.
+    """
+    if href.startswith("s3://"):
+        return "/vsis3/" + href.removeprefix("s3://")
+    if href.startswith(("http://", "https://")):
+        return "/vsicurl/" + href
+    if href.startswith("file://"):
+        return href.removeprefix("file://")
+    return href
+
+
+def _check_window(spec: SceneSpec, window: PixelWindow) -> None:
+    h, w = spec.grid.shape
+    if window.height <= 0 or window.width <= 0:
+        raise ValueError(
+            f"window {window} of scene {spec.id!r} is empty; height and width must be > 0"
+        )
+    if (
+        window.row < 0
+        or window.col < 0
+        or window.row + window.height > h
+        or window.col + window.width > w
+    ):
+        raise ValueError(
+            f"window {window} lies outside scene {spec.id!r}'s 10 m grid of {h} x {w} pixels; "
+            "pad at the edges after reading instead"
+        )
+
+
+def _source_window(
+    src: rasterio.io.DatasetReader, dst_transform: Affine, dst_crs: str, shape: tuple[int, int]
+) -> rasterio.windows.Window | None:
+    """Source pixels covering the target, padded by ``_PAD_PX``, clipped to the dataset."""
+    h, w = shape
+    corners = [dst_transform @ (c, r) for c, r in ((0, 0), (w, 0), (0, h), (w, h))]
+    xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+    if src.crs is not None and src.crs != rasterio.crs.CRS.from_user_input(dst_crs):
+        left, bottom, right, top = rasterio.warp.transform_bounds(
+            dst_crs, src.crs, min(xs), min(ys), max(xs), max(ys), densify_pts=21
+        )
+        xs, ys = [left, right, left, right], [top, top, bottom, bottom]
+    inverse = ~src.transform
+    pixels = [inverse @ xy for xy in zip(xs, ys, strict=True)]
+    cols, rows = [p[0] for p in pixels], [p[1] for p in pixels]
+    col0 = max(0, math.floor(min(cols) + 1e-9) - _PAD_PX)
+    row0 = max(0, math.floor(min(rows) + 1e-9) - _PAD_PX)
+    col1 = min(src.width, math.ceil(max(cols) - 1e-9) + _PAD_PX)
+    row1 = min(src.height, math.ceil(max(rows) - 1e-9) + _PAD_PX)
+    if col1 <= col0 or row1 <= row0:
+        return None
+    return rasterio.windows.Window(col0, row0, col1 - col0, row1 - row0)
+
+
+def _aligned_offset(
+    src: rasterio.io.DatasetReader, dst_transform: Affine, dst_crs: str
+) -> tuple[int, int] | None:
+    """``(row, col)`` of the target in the source when both share pixel size and pixel grid."""
+    s = src.transform
+    if src.crs is None or src.crs != rasterio.crs.CRS.from_user_input(dst_crs):
+        return None
+    if not (
+        math.isclose(s.a, dst_transform.a)
+        and math.isclose(s.e, dst_transform.e)
+        and s.b == 0
+        and s.d == 0
+        and dst_transform.b == 0
+        and dst_transform.d == 0
+    ):
+        return None
+    col = (dst_transform.c - s.c) / s.a
+    row = (dst_transform.f - s.f) / s.e
+    if abs(col - round(col)) > 1e-6 or abs(row - round(row)) > 1e-6:
+        return None
+    return round(row), round(col)
+
+
+def _read_asset(
+    asset: BandAsset,
+    dst_transform: Affine,
+    dst_crs: str,
+    shape: tuple[int, int],
+    *,
+    resampling: Resampling,
+    dtype: type[np.floating[Any] | np.integer[Any]],
+) -> npt.NDArray[Any]:
+    """One asset onto the target grid; ``DN_NODATA`` (as that dtype) where there is no data."""
+    h, w = shape
+    with rasterio.open(gdal_path(asset.href)) as src:
+        aligned = _aligned_offset(src, dst_transform, dst_crs)
+        if aligned is not None:
+            row, col = aligned
+            window = rasterio.windows.Window(col, row, w, h)
+            inside = row >= 0 and col >= 0 and row + h <= src.height and col + w <= src.width
+            if inside:
+                data = src.read(1, window=window)
+            else:  # the asset covers less than the 10 m grid: fill the rest as nodata
+                data = src.read(1, window=window, boundless=True, fill_value=DN_NODATA)
+            return data.astype(dtype, copy=False)
+        win = _source_window(src, dst_transform, dst_crs, shape)
+        out = np.zeros(shape, dtype=dtype)
+        if win is None:
+            return out
+        data = src.read(1, window=win).astype(dtype, copy=False)
+        rasterio.warp.reproject(
+            source=data,
+            destination=out,
+            src_transform=src.transform @ Affine.translation(win.col_off, win.row_off),
+            src_crs=src.crs,
+            src_nodata=DN_NODATA,
+            dst_transform=dst_transform,
+            dst_crs=dst_crs,
+            dst_nodata=DN_NODATA,
+            resampling=resampling,
+            num_threads=1,
+        )
+        return out
+
+
+def read_window(
+    spec: SceneSpec,
+    window: PixelWindow,
+    *,
+    fail_on_error: bool = True,
+    rio_env: Mapping[str, Any] | None = None,
+) -> SceneChunk:
+    """Read the 11 model bands and the mask of one window of a scene.
+
+    Args:
+        spec: the scene, as :func:`oceanscan.stac.item_to_scene` made it.
+        window: pixels on ``spec.grid`` (the 10 m grid); must lie inside it (callers add margins
+            and reflection padding themselves, see :mod:`oceanscan.scan.tiling`).
+        fail_on_error: raise on the first unreadable asset (the default); when False, log a
+            warning, leave that band NaN (so the whole window is masked as nodata) and record
+            the failure in :attr:`SceneChunk.errors`.
+        rio_env: GDAL settings for the reads, e.g. :func:`capture_rio_env` plus
+            ``AWS_S3_ENDPOINT`` and ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` for an S3
+            store; defaults to :data:`GDAL_CLOUD_DEFAULTS`. Settings in the process environment
+            (``AWS_*`` variables...) apply as well.
+
+    Returns:
+        The window's reflectance (DN -> ``DN * spec.scale + spec.offset``, NaN for DN 0) and mask.
+
+    Raises:
+        ValueError: when ``window`` is empty or not inside the scene's 10 m grid.
+        SceneError: when an asset cannot be read, naming the band and href.
+    """
+    _check_window(spec, window)
+    grid = spec.grid
+    dst_transform = grid.affine @ Affine.translation(window.col, window.row)
+    shape = (window.height, window.width)
+    by_band = {b.band: b for b in spec.bands}
+    missing = [b for b in BANDS if b not in by_band]
+    if missing:
+        raise SceneError(spec.id, f"SceneSpec lacks band(s) {missing}")
+
+    reflectance = np.full((len(BANDS), *shape), np.nan, dtype=np.float32)
+    scl = None
+    errors: list[str] = []
+    with _rio_env(rio_env if rio_env is not None else GDAL_CLOUD_DEFAULTS):
+        for i, band in enumerate(BANDS):
+            asset = by_band[band]
+            try:
+                dn = _read_asset(
+                    asset,
+                    dst_transform,
+                    grid.crs,
+                    shape,
+                    resampling=Resampling.bilinear,
+                    dtype=np.float32,
+                )
+            except _READ_ERRORS as err:
+                _handle(spec, asset, err, fail_on_error, errors)
+                continue
+            reflectance[i] = dn_to_reflectance(dn, offset=spec.offset, scale=spec.scale)
+        if spec.scl is not None:
+            try:
+                scl = _read_asset(
+                    spec.scl,
+                    dst_transform,
+                    grid.crs,
+                    shape,
+                    resampling=Resampling.nearest,
+                    dtype=np.uint8,
+                )
+            except _READ_ERRORS as err:
+                _handle(spec, spec.scl, err, fail_on_error, errors)
+                scl = np.zeros(shape, dtype=np.uint8)
+
+    mask = scl_to_mask(scl) if scl is not None else np.full(shape, MASK_SCORED, dtype=np.uint8)
+    mask = np.where(np.isnan(reflectance).any(axis=0), np.uint8(MASK_NODATA), mask).astype(np.uint8)
+    return SceneChunk(
+        scene_id=spec.id,
+        window=window,
+        reflectance=reflectance,
+        mask=mask,
+        transform=tuple(dst_transform)[:6],  # type: ignore[arg-type]
+        crs=grid.crs,
+        errors=tuple(errors),
+    )
+
+
+def _handle(
+    spec: SceneSpec, asset: BandAsset, err: Exception, fail_on_error: bool, errors: list[str]
+) -> None:
+    reason = f"cannot read band {asset.band} from {asset.href!r}: {type(err).__name__}: {err}"
+    if fail_on_error:
+        raise SceneError(spec.id, reason) from err
+    log.warning("scene %s: %s", spec.id, reason)
+    errors.append(f"{asset.band}: {reason}")

@@ -1,0 +1,39 @@
+"""STAC: provider profiles, Item -> SceneSpec, and search with pystac-client.
+
+``from oceanscan.stac import item_to_scene, search_scenes`` is the public entry point; the
+submodules hold the profiles (:mod:`.profiles`), the HTTP session with retries (:mod:`.http`) and
+the lazy search (:mod:`.search`).
+"""
+
+from oceanscan.stac.profiles import (
+    EARTH_SEARCH_NAMING,
+    PLANETARY_COMPUTER_NAMING,
+    PROFILES,
+    SYNTHETIC_PROPERTY,
+    AssetNaming,
+    HrefModifier,
+    OffsetRule,
+    ProviderProfile,
+    baseline_offset,
+    detect_profile,
+    item_to_scene,
+)
+from oceanscan.stac.search import DEFAULT_COLLECTIONS, Rejected, cloud_cover_filter, search_scenes
+
+__all__ = [
+    "DEFAULT_COLLECTIONS",
+    "EARTH_SEARCH_NAMING",
+    "PLANETARY_COMPUTER_NAMING",
+    "PROFILES",
+    "SYNTHETIC_PROPERTY",
+    "AssetNaming",
+    "HrefModifier",
+    "OffsetRule",
+    "ProviderProfile",
+    "Rejected",
+    "baseline_offset",
+    "cloud_cover_filter",
+    "detect_profile",
+    "item_to_scene",
+    "search_scenes",
+]

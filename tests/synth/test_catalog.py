@@ -1,0 +1,296 @@
+"""The synthetic STAC catalog: layout, COG validity, items that parse, pixels that read back."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pystac
+import pytest
+import rasterio
+from conftest import shared_path
+from pyproj import Transformer
+from shapely.geometry import Point, box, shape
+
+from oceanscan.cli import main
+from oceanscan.scan.reader import read_window
+from oceanscan.scene import PixelWindow, SceneSpec
+from oceanscan.sentinel2 import BAND_INFO, BANDS, SCL
+from oceanscan.stac import item_to_scene, search_scenes
+from oceanscan.synth.catalog import COLLECTION_ID, SEA_SITES, api_records, mgrs_tile, write_catalog
+from oceanscan.synth.scene import synthesize_scene
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module", params=["earthsearch", "planetarycomputer"])
+def catalog(request, tmp_path_factory) -> tuple[str, Path]:
+    out = tmp_path_factory.mktemp(f"catalog-{request.param}")
+    path = write_catalog(out, scenes=2, size=SIZE, seed=7, profile=request.param)
+    return request.param, path
+
+
+def _items(catalog_json: Path) -> list[pystac.Item]:
+    cat = pystac.Catalog.from_file(str(catalog_json))
+    return sorted(cat.get_items(recursive=True), key=lambda i: i.id)
+
+
+def test_layout_is_self_contained_best_practice(catalog):
+    _, path = catalog
+    root = path.parent
+    assert path.name == "catalog.json"
+    collection = json.loads((root / COLLECTION_ID / "collection.json").read_text())
+    item_links = [link["href"] for link in collection["links"] if link["rel"] == "item"]
+    assert len(item_links) == 2
+    for href in item_links:
+        item_path = (root / COLLECTION_ID / href).resolve()
+        assert item_path.parent.name == item_path.stem  # <collection>/<id>/<id>.json
+        item = json.loads(item_path.read_text())
+        assert all(not link["href"].startswith(("/", "http", "file")) for link in item["links"])
+        for asset in item["assets"].values():
+            assert asset["href"].startswith("./")
+            assert (item_path.parent / asset["href"]).is_file()
+    cat = pystac.Catalog.from_file(str(path))
+    assert [c.id for c in cat.get_children()] == [COLLECTION_ID]
+
+
+def test_items_parse_as_their_provider(catalog):
+    profile, path = catalog
+    for item in _items(path):
+        spec = item_to_scene(item)
+        assert spec.provider == "synthetic"
+        assert spec.offset == pytest.approx(-0.1)
+        assert spec.grid.shape == (SIZE, SIZE)
+        assert spec.grid.resolution == 10
+        assert spec.scl is not None and spec.scl.grid.shape == (SIZE // 2, SIZE // 2)
+        assert {b.grid.shape for b in spec.bands} == {(64, 64), (32, 32), (11, 11)}
+        # The real provider's profile parses the same item to the same grids, hrefs and offset.
+        as_provider = item_to_scene(item, profile=profile)
+        assert (as_provider.bands, as_provider.offset, as_provider.scl) == (
+            spec.bands,
+            spec.offset,
+            spec.scl,
+        )
+        expected_source = "raster:bands" if profile == "earthsearch" else "s2:processing_baseline"
+        assert spec.properties["oceanscan:offset_source"] == expected_source
+        raw = json.loads(
+            Path(item.get_self_href()).read_text()
+        )  # as written, before pystac migrates it
+        crs_key = "proj:code" if profile == "earthsearch" else "proj:epsg"
+        assert crs_key in raw["properties"]
+
+
+def test_cogs_are_valid(catalog):
+    _, path = catalog
+    item = _items(path)[0]
+    for asset in item.assets.values():
+        with rasterio.open(asset.get_absolute_href()) as src:
+            assert src.driver == "GTiff"
+            assert src.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+            assert src.profile["tiled"] is True
+            assert src.block_shapes == [(512, 512)]
+            assert src.compression.name.lower() == "deflate"
+            assert len(src.overviews(1)) >= 1
+            assert src.nodata == 0
+            assert src.crs.to_epsg() == int(
+                item.properties.get("proj:epsg") or item.properties["proj:code"][5:]
+            )
+            assert list(src.shape) == asset.extra_fields["proj:shape"]
+            assert list(src.transform)[:6] == asset.extra_fields["proj:transform"]
+
+
+def _render(item: pystac.Item):
+    return synthesize_scene(SIZE, SIZE, **item.properties["oceanscan:synthesis"])
+
+
+def test_read_window_returns_the_generator_reflectance(catalog):
+    _, path = catalog
+    for item in _items(path):
+        scene = _render(item)
+        spec = item_to_scene(item)
+        chunk = read_window(spec, PixelWindow(0, 0, SIZE, SIZE))
+        for i, info in enumerate(BAND_INFO):
+            if info.resolution_m == 10:
+                np.testing.assert_allclose(
+                    chunk.reflectance[i], scene.reflectance[i], atol=1e-4, err_msg=info.name
+                )
+        # Coarser bands hold the area mean of the generator's 10 m reflectance.
+        b11 = BANDS.index("B11")
+        with rasterio.open(spec.bands[b11].href) as src:
+            native = src.read(1).astype(np.float64) * 1e-4 - 0.1
+        blocks = scene.reflectance[b11].reshape(SIZE // 2, 2, SIZE // 2, 2).mean(axis=(1, 3))
+        np.testing.assert_allclose(native, blocks, atol=1e-4)
+        # The mask follows the generator's SCL.
+        cloud = np.isin(
+            scene.scl,
+            [
+                SCL.CLOUD_MEDIUM_PROBABILITY,
+                SCL.CLOUD_HIGH_PROBABILITY,
+                SCL.THIN_CIRRUS,
+                SCL.CLOUD_SHADOWS,
+            ],
+        )
+        assert (chunk.mask[cloud] == 2).all()
+
+
+def test_truth_and_cloud_cover_match_the_scene(catalog):
+    _, path = catalog
+    for item in _items(path):
+        scene = _render(item)
+        with rasterio.open(item.assets["truth"].get_absolute_href()) as src:
+            np.testing.assert_array_equal(src.read(1), scene.labels)
+        scl_key = "scl" if "scl" in item.assets else "SCL"
+        with rasterio.open(item.assets[scl_key].get_absolute_href()) as src:
+            scl = src.read(1)
+        cloudy = np.isin(scl, [8, 9, 10]).sum() / (scl != 0).sum() * 100
+        assert item.properties["eo:cloud_cover"] == pytest.approx(cloudy, abs=1e-3)
+
+
+def test_footprints_are_at_sea_sites(catalog):
+    _, path = catalog
+    for item, site in zip(_items(path), SEA_SITES, strict=False):
+        footprint = shape(item.geometry)
+        assert footprint.is_valid
+        assert footprint.area > 0
+        assert footprint.buffer(1e-9).within(box(*item.bbox).buffer(1e-6))
+        assert footprint.distance(Point(site.lon, site.lat)) < 0.01  # ~1 km at most
+        assert item.properties["oceanscan:site"] == site.name
+
+
+def test_api_records_make_absolute_hrefs(catalog):
+    _, path = catalog
+    collection, items = api_records(path, base_url="http://127.0.0.1:9999/cat")
+    assert collection["id"] == COLLECTION_ID and collection["links"] == []
+    assert len(items) == 2
+    for item in items:
+        assert item["collection"] == COLLECTION_ID
+        for asset in item["assets"].values():
+            name = asset["href"].rsplit("/", 1)[-1]
+            assert asset["href"] == f"http://127.0.0.1:9999/cat/{COLLECTION_ID}/{item['id']}/{name}"
+    ndjson = [json.loads(line) for line in (path.parent / "items.ndjson").read_text().splitlines()]
+    assert [i["id"] for i in ndjson] == [i["id"] for i in items]
+    for item in ndjson:
+        spec = item_to_scene(item)
+        assert all(Path(b.href).is_absolute() and Path(b.href).is_file() for b in spec.bands)
+
+
+def test_same_seed_same_pixels_other_seed_other_pixels(tmp_path):
+    a = write_catalog(tmp_path / "a", scenes=1, size=32, seed=1)
+    b = write_catalog(tmp_path / "b", scenes=1, size=32, seed=1)
+    c = write_catalog(tmp_path / "c", scenes=1, size=32, seed=2)
+
+    def pixels(p: Path) -> np.ndarray:
+        item = _items(p)[0]
+        with rasterio.open(item.assets["blue"].get_absolute_href()) as src:
+            return src.read(1)
+
+    np.testing.assert_array_equal(pixels(a), pixels(b))
+    assert not np.array_equal(pixels(a), pixels(c))
+
+
+def test_pre_04_baseline_has_no_offset(tmp_path):
+    path = write_catalog(tmp_path, scenes=1, size=32, seed=3, processing_baseline="02.14")
+    item = _items(path)[0]
+    spec = item_to_scene(item)
+    assert spec.offset == 0.0
+    scene = synthesize_scene(32, 32, **item.properties["oceanscan:synthesis"])
+    chunk = read_window(spec, PixelWindow(0, 0, 32, 32))
+    b02 = BANDS.index("B02")
+    valid = scene.reflectance[b02] >= 1e-4  # below 1 DN the value is clipped to DN 1
+    np.testing.assert_allclose(
+        chunk.reflectance[b02][valid], scene.reflectance[b02][valid], atol=1e-4
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"scenes": 0, "size": 32}, "scenes"),
+        ({"scenes": 1, "size": 8}, "size"),
+        ({"scenes": 1, "size": 32, "profile": "sentinelhub"}, "profile"),
+        ({"scenes": 1, "size": 32, "processing_baseline": "N0400"}, "baseline"),
+    ],
+)
+def test_bad_arguments(tmp_path, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        write_catalog(tmp_path, seed=0, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "earthsearch_v1_sentinel-2-l2a_S2B_24MUV_20250731_0_L2A.json",
+        "planetarycomputer_sentinel-2-l2a_baseline0212_S2A_MSIL2A_20190101T000001_R116_T59ULV_20201007T214655.json",
+        "planetarycomputer_sentinel-2-l2a_baseline0400_S2B_MSIL2A_20220612T182919_R027_T24XWR_20220613T123251.json",
+        "planetarycomputer_sentinel-2-l2a_baseline0511_S2B_MSIL2A_20250312T014549_R074_T53NKG_20250312T041213.json",
+    ],
+)
+def test_mgrs_tile_of_real_items(name):
+    """The lettering reproduces the tile id of real items from the centre of their 10 m grid."""
+    item = json.loads(shared_path("fixtures", "stac", name).read_text())
+    spec = item_to_scene(item)
+    left, bottom, right, top = spec.grid.bounds
+    x, y = (left + right) / 2, (bottom + top) / 2
+    epsg = int(spec.grid.crs.split(":")[1])
+    _, lat = Transformer.from_crs(spec.grid.crs, "EPSG:4326", always_xy=True).transform(x, y)
+    assert mgrs_tile(epsg % 100, lat, x, y) == spec.properties["s2:mgrs_tile"]
+
+
+def test_mgrs_tile_rejects_positions_outside_utm():
+    with pytest.raises(ValueError, match="latitude"):
+        mgrs_tile(33, 85.0, 500000, 9_500_000)
+    with pytest.raises(ValueError, match="easting"):
+        mgrs_tile(33, 10.0, 50_000, 1_100_000)
+
+
+def test_cli_writes_a_catalog(tmp_path, capsys):
+    code = main(
+        [
+            "synth",
+            "catalog",
+            "--out",
+            str(tmp_path),
+            "--scenes",
+            "1",
+            "--size",
+            "32",
+            "--seed",
+            "5",
+            "--profile",
+            "planetarycomputer",
+        ]
+    )
+    assert code == 0
+    items = _items(tmp_path / "catalog.json")
+    assert len(items) == 1 and "B02" in items[0].assets
+    assert math.isfinite(items[0].properties["eo:cloud_cover"])
+
+
+@pytest.mark.server
+def test_served_catalog_end_to_end(tmp_path, pgstac_server, range_http_server):
+    """Synthetic COGs behind nginx, their items in pgstac: search, then read over HTTP."""
+    path = write_catalog(tmp_path / "cat", scenes=2, size=48, seed=11, profile="planetarycomputer")
+    http = range_http_server(path.parent)
+    collection, items = api_records(path, base_url=http.url)
+    collection_id = "oceanscan-test-synthetic-e2e"
+    collection["id"] = collection_id
+    for item in items:
+        item["collection"] = collection_id
+    pgstac_server.load(collection, items)
+
+    results = list(search_scenes(pgstac_server.url, collections=[collection_id], sortby=None))
+    assert sorted(r.id for r in results) == sorted(i["id"] for i in items)
+    for spec in results:
+        assert isinstance(spec, SceneSpec)
+        assert spec.bands[1].href.startswith(http.url + "/")
+        item = next(i for i in items if i["id"] == spec.id)
+        scene = synthesize_scene(48, 48, **item["properties"]["oceanscan:synthesis"])
+        chunk = read_window(spec, PixelWindow(8, 4, 32, 40))
+        np.testing.assert_allclose(
+            chunk.reflectance[BANDS.index("B04")],
+            scene.reflectance[BANDS.index("B04"), 8:40, 4:44],
+            atol=1e-4,
+        )
+    assert http.bytes_served() > 0
