@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["servers"]  # real-server fixtures: pgstac, SeaweedFS S3, nginx (tests/servers.py)
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
