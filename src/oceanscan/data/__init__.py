@@ -1,0 +1,30 @@
+"""Patch data for training and evaluation: the MARIDA reader, normalization and augmentation."""
+
+from oceanscan.data.marida import (
+    SPLITS,
+    DatasetNotFoundError,
+    MaridaDataset,
+    Split,
+    label_counts,
+    load_patch,
+    patch_paths,
+    read_split_ids,
+)
+from oceanscan.data.normalization import MARIDA_MEAN, MARIDA_STD, normalize
+from oceanscan.data.transforms import RandomFlipRotate, flip_rotate
+
+__all__ = [
+    "MARIDA_MEAN",
+    "MARIDA_STD",
+    "SPLITS",
+    "DatasetNotFoundError",
+    "MaridaDataset",
+    "RandomFlipRotate",
+    "Split",
+    "flip_rotate",
+    "label_counts",
+    "load_patch",
+    "normalize",
+    "patch_paths",
+    "read_split_ids",
+]
