@@ -1,0 +1,192 @@
+"""Scan configuration: where scenes come from, which model scores them, where results go.
+
+Loaded from YAML with :func:`oceanscan.config.load_config`, which names the bad field on error.
+Regions (named ocean areas with a time window) may sit inline or in their own YAML file
+(``regions_file``, relative to the scan config), so operations can schedule them by name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from oceanscan.config import load_config, validate_config
+from oceanscan.errors import ConfigError
+
+__all__ = ["Region", "ScanConfig", "load_regions", "load_scan_config"]
+
+
+class Region(BaseModel):
+    """A named ocean area and time window to scan.
+
+    Attributes:
+        name: identifier used by ``--region`` and recorded in the store's ``runs``.
+        bbox: ``[west, south, east, north]`` in degrees (EPSG:4326); or give ``geometry``.
+        geometry: a GeoJSON geometry in EPSG:4326; or give ``bbox``.
+        start: start of the time window (UTC).
+        end: end of the time window (UTC); defaults to now.
+        max_cloud_cover: scenes with more cloud cover (percent) are not scanned.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    bbox: tuple[float, float, float, float] | None = None
+    geometry: dict[str, Any] | None = None
+    start: datetime
+    end: datetime | None = None
+    max_cloud_cover: float = Field(default=30.0, ge=0.0, le=100.0)
+
+    @field_validator("bbox")
+    @classmethod
+    def _check_bbox(
+        cls, bbox: tuple[float, float, float, float] | None
+    ) -> tuple[float, float, float, float] | None:
+        if bbox is None:
+            return None
+        west, south, east, north = bbox
+        if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south < north <= 90):
+            raise ValueError(
+                "bbox must be [west, south, east, north] in degrees with -180 <= west, east <= 180 "
+                f"and -90 <= south < north <= 90, got {list(bbox)}"
+            )
+        return bbox
+
+    @field_validator("geometry")
+    @classmethod
+    def _check_geometry(cls, geometry: dict[str, Any] | None) -> dict[str, Any] | None:
+        if geometry is None:
+            return None
+        allowed = ("Polygon", "MultiPolygon")
+        if geometry.get("type") not in allowed or "coordinates" not in geometry:
+            raise ValueError(
+                f"geometry must be a GeoJSON geometry of type {allowed} with coordinates, "
+                f"got type {geometry.get('type')!r}"
+            )
+        return geometry
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _one_area(self) -> Region:
+        if (self.bbox is None) == (self.geometry is None):
+            raise ValueError("give exactly one of bbox or geometry")
+        if self.end is not None and self.end <= self.start:
+            raise ValueError(f"end ({self.end.isoformat()}) must be after start ({self.start})")
+        return self
+
+
+class ScanConfig(BaseModel):
+    """Everything a scan needs.
+
+    Attributes:
+        model: directory of the model bundle.
+        root: output root, a path or fsspec URL (``s3://bucket/prefix``).
+        storage_options: fsspec options for ``root`` (S3 endpoint, credentials).
+        stac_url: STAC API to search; or give ``catalog``.
+        catalog: directory of a static STAC catalog (the synthetic ones), read without a server.
+        collections: STAC collections searched.
+        regions: regions scanned, inline.
+        regions_file: YAML file with a ``regions`` list, relative to the config file.
+        limit: at most this many scenes per region; defaults to no limit.
+        tile_size_px: tile core and Zarr chunk side; a multiple of 16 (the network's pooling).
+        margin_px: context margin around each core, in pixels.
+        workers: predictor actors (one GPU each where there are GPUs).
+        batch_size: tiles per predictor batch.
+        read_concurrency: parallel tile-read tasks; defaults to Ray Data's choice.
+        device: ``auto`` uses CUDA when the actor has a GPU.
+        autocast_bf16: bf16 autocast on CUDA.
+        tta: average the 8 dihedral views of each tile (8x the compute).
+        fail_on_error: a failing read fails its scene (True) rather than leaving nodata.
+        progress_bars: Ray Data's tile progress bars.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    root: str
+    storage_options: dict[str, Any] = Field(default_factory=dict)
+    stac_url: str | None = None
+    catalog: str | None = None
+    collections: list[str] = Field(default_factory=lambda: ["sentinel-2-l2a"])
+    regions: list[Region] = Field(default_factory=list)
+    regions_file: str | None = None
+    limit: int | None = Field(default=None, ge=1)
+    tile_size_px: int = Field(default=512, ge=16)
+    margin_px: int = Field(default=32, ge=0)
+    workers: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=4, ge=1)
+    read_concurrency: int | None = Field(default=None, ge=1)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    autocast_bf16: bool = True
+    tta: bool = False
+    fail_on_error: bool = True
+    progress_bars: bool = True
+
+    @field_validator("tile_size_px")
+    @classmethod
+    def _multiple_of_16(cls, value: int) -> int:
+        if value % 16:
+            raise ValueError(
+                f"tile_size_px must be a multiple of 16 (the U-Net down-samples 16x), got {value}"
+            )
+        return value
+
+    def region(self, name: str) -> Region:
+        """The region called ``name``.
+
+        Raises:
+            ConfigError: naming the allowed regions when there is none of that name.
+        """
+        for region in self.regions:
+            if region.name == name:
+                return region
+        names = [r.name for r in self.regions]
+        raise ConfigError(f"unknown region {name!r}; configured regions are {names}")
+
+
+def load_regions(path: str | Path) -> list[Region]:
+    """Read a YAML file with a top-level ``regions`` list.
+
+    Raises:
+        ConfigError: naming the file and the bad field.
+    """
+
+    class _Regions(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        regions: list[Region]
+
+    return load_config(path, _Regions).regions
+
+
+def load_scan_config(path: str | Path, **overrides: Any) -> ScanConfig:
+    """Read a scan config, merge its regions file and apply command-line overrides.
+
+    Args:
+        path: the YAML file.
+        **overrides: fields to replace (None values are ignored), validated like the file.
+
+    Raises:
+        ConfigError: naming the file and the bad field.
+    """
+    path = Path(path)
+    base = load_config(path, ScanConfig)
+    data = base.model_dump()
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    config = validate_config(data, ScanConfig, source=str(path))
+    if config.regions_file:
+        file = Path(config.regions_file)
+        if not file.is_absolute():
+            file = path.parent / file
+        names = {r.name for r in config.regions}
+        extra = [r for r in load_regions(file) if r.name not in names]
+        config = config.model_copy(update={"regions": [*config.regions, *extra]})
+    return config

@@ -1,0 +1,110 @@
+"""Scores of a finished scan against ground truth rasters (the synthetic catalogs' ``truth``).
+
+For every complete scene whose item has a ``truth`` asset (MARIDA class ids on the scene's 10 m
+grid, 0 = unlabeled), pixels that were scored and are labeled count: debris (class 1) is the
+positive class, every other labeled class negative, as in training (DESIGN.md, "Classes and
+labels"). A pixel is predicted debris when its stored probability is at or above the bundle
+threshold recorded in the scene's attributes, the same rule as the summary and the detections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pystac
+import rasterio
+import zarr
+
+from oceanscan.metrics import binary_scores
+from oceanscan.scan.store import FILL, open_root, read_scene_attrs, scenes_group, threshold_step
+from oceanscan.scene import scene_key
+
+__all__ = ["DEBRIS_CLASS", "TRUTH_ASSET", "evaluate_scan"]
+
+#: MARIDA class id of Marine Debris (Kikaki et al. 2022).
+DEBRIS_CLASS = 1
+#: Asset key of the ground truth raster in synthetic catalogs.
+TRUTH_ASSET = "truth"
+
+
+def _truth_hrefs(catalog: str | Path) -> dict[str, str]:
+    path = Path(catalog)
+    file = path / "catalog.json" if path.is_dir() else path
+    if not file.exists():
+        raise FileNotFoundError(f"no STAC catalog at {str(file)!r}")
+    hrefs = {}
+    for item in pystac.Catalog.from_file(str(file)).get_items(recursive=True):
+        asset = item.assets.get(TRUTH_ASSET)
+        if asset is not None:
+            hrefs[scene_key(item.id)] = asset.get_absolute_href() or asset.href
+    return hrefs
+
+
+def evaluate_scan(
+    root: str, truth: str | Path, *, storage_options: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Precision, recall, F1 and IoU of a scan's debris pixels against truth rasters.
+
+    Args:
+        root: the scan's output root.
+        truth: a static STAC catalog whose items carry a ``truth`` asset.
+        storage_options: fsspec options for ``root``.
+
+    Returns:
+        ``{"scenes": {key: {precision, recall, f1, iou, tp, fp, fn, pixels}}, "total": {...}}``
+        where ``total`` pools the pixel counts of all scenes.
+
+    Raises:
+        ValueError: when no complete scene of the store has a truth raster.
+    """
+    hrefs = _truth_hrefs(truth)
+    group = open_root(root, storage_options=storage_options, create=False)
+    stored_attrs = read_scene_attrs(group)
+    scenes: dict[str, Any] = {}
+    totals = np.zeros(3, dtype=np.int64)
+    for key, attrs in sorted(stored_attrs.items()):
+        if attrs.get("status") != "complete" or key not in hrefs:
+            continue
+        array = scenes_group(group)[key]["probability"]
+        if not isinstance(array, zarr.Array):
+            raise TypeError(f"scenes/{key}/probability is not a Zarr array")
+        stored = np.asarray(array[:])
+        with rasterio.open(hrefs[key]) as src:
+            labels = src.read(1)
+        if labels.shape != stored.shape:
+            raise ValueError(
+                f"truth raster {hrefs[key]!r} has shape {labels.shape}, scene {key!r} has "
+                f"{stored.shape}; truth must be on the scene's 10 m grid"
+            )
+        valid = (stored != FILL) & (labels != 0)
+        predicted = stored >= threshold_step(float(attrs["threshold"]))
+        actual = labels == DEBRIS_CLASS
+        tp = int((valid & predicted & actual).sum())
+        fp = int((valid & predicted & ~actual).sum())
+        fn = int((valid & ~predicted & actual).sum())
+        totals += (tp, fp, fn)
+        scenes[key] = {
+            **binary_scores(tp, fp, fn),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "pixels": int(valid.sum()),
+        }
+    if not scenes:
+        raise ValueError(
+            f"no complete scene in {root!r} has a {TRUTH_ASSET!r} raster in {str(truth)!r}"
+        )
+    tp, fp, fn = (int(v) for v in totals)
+    return {
+        "scenes": scenes,
+        "total": {
+            **binary_scores(tp, fp, fn),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "pixels": sum(s["pixels"] for s in scenes.values()),
+        },
+    }

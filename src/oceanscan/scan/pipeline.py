@@ -1,0 +1,413 @@
+"""Scene-wide inference as one Ray Data stream, from SceneSpecs to a Zarr store.
+
+The driver plans, the workers compute and write, the driver records:
+
+1. the ledger drops scenes the store already has as ``complete``;
+2. the driver creates each remaining scene's group, arrays and attributes (status ``created``);
+3. ``ray.data.from_items(tile rows)`` -> ``map`` read tasks (windowed read with margin, reflection
+   padding) -> ``map_batches(Predictor)`` actors (bundle loaded once per actor, one GPU each when
+   there are GPUs) -> ``map`` write tasks that put each tile core, one Zarr chunk, into the store;
+4. the driver consumes the small per-tile summaries as they stream out; when a scene's last tile
+   arrives it extracts the scene's detections and marks it ``complete`` (or ``failed`` with the
+   first tile error);
+5. the driver writes ``index.parquet``, ``detections.parquet``, the run record and consolidated
+   metadata.
+
+Memory stays bounded because nothing but per-tile scalars reaches the driver: pixels flow from
+read task to actor to write task through Ray's object store, under Ray Data's backpressure.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from oceanscan import __version__
+from oceanscan.scan import detections as _detections
+from oceanscan.scan import index as _index
+from oceanscan.scan.config import ScanConfig
+from oceanscan.scan.ledger import RunCounts, select_scenes
+from oceanscan.scan.predictor import Predictor
+from oceanscan.scan.store import (
+    FILL,
+    consolidate,
+    create_scene,
+    open_root,
+    quantize,
+    read_scene_attrs,
+    scene_attrs_from_spec,
+    scenes_group,
+    threshold_step,
+    update_scene_attrs,
+    write_core,
+)
+from oceanscan.scan.tiling import TileSpec, pad_to_tile, plan_tiles
+from oceanscan.scene import SceneSpec
+
+__all__ = ["ScanResult", "scan_scenes"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanResult:
+    """What one run did.
+
+    Attributes:
+        run_id: identifier recorded in the store and in every scene it wrote.
+        counts: scenes complete, failed (with reasons) and skipped.
+        tiles: tiles predicted.
+        pixels: scene pixels covered by those tiles.
+        seconds: wall time of the run.
+        first_tile_s: from the start of the run to the first tile written (bundle load, store
+            setup, actor start-up, first read and batch): the run's fixed cost.
+        last_tile_s: from the start of the run to the last tile written.
+        first_tile_pixels: pixels of the first tile, for steady-state throughput
+            ``(pixels - first_tile_pixels) / (last_tile_s - first_tile_s)``.
+    """
+
+    run_id: str
+    counts: RunCounts = field(default_factory=RunCounts)
+    tiles: int = 0
+    pixels: int = 0
+    seconds: float = 0.0
+    first_tile_s: float | None = None
+    last_tile_s: float | None = None
+    first_tile_pixels: int = 0
+
+
+@dataclass
+class _SceneProgress:
+    total: int
+    done: int = 0
+    scored: int = 0
+    debris: int = 0
+    max_step: int = -1
+    errors: list[str] = field(default_factory=list)
+
+
+def _read_tile(
+    row: dict[str, Any],
+    *,
+    scenes: Mapping[str, SceneSpec],
+    fail_on_error: bool,
+    rio_env: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Ray task: read one tile window with its margin and pad it to the tile square.
+
+    Any exception becomes the row's ``error`` (the scene will be recorded failed with it) rather
+    than an exception, which would stop the whole stream and every other scene with it.
+    """
+    from oceanscan.scan.reader import read_window
+
+    spec = TileSpec.from_row(row)
+    size, c = spec.padded_size, spec.tile_size
+    mask = np.full((c, c), 3, dtype=np.uint8)
+    try:
+        chunk = read_window(
+            scenes[spec.scene_key], spec.read, fail_on_error=fail_on_error, rio_env=rio_env
+        )
+        reflectance = pad_to_tile(np.asarray(chunk.reflectance, dtype=np.float32), spec)
+        r0, c0 = spec.core.row - spec.read.row, spec.core.col - spec.read.col
+        h, w = spec.core.height, spec.core.width
+        mask[:h, :w] = chunk.mask[r0 : r0 + h, c0 : c0 + w]
+        row["error"] = ""
+    except Exception as err:  # noqa: BLE001  (recorded per scene; see docstring)
+        reflectance = np.zeros((11, size, size), dtype=np.float32)
+        row["error"] = f"tile {spec.index} read {spec.read}: {type(err).__name__}: {err}"
+    row["reflectance"] = reflectance
+    row["mask"] = mask
+    return row
+
+
+def _write_tile(
+    row: dict[str, Any], *, root: str, storage_options: Mapping[str, Any], step: int
+) -> dict[str, Any]:
+    """Ray task: quantize one tile core, write it (one chunk per array), return its summary."""
+    spec = TileSpec.from_row(row)
+    out = {
+        "scene_key": spec.scene_key,
+        "error": str(row["error"]),
+        "scored": 0,
+        "debris": 0,
+        "max_step": -1,
+        "pixels": spec.core.height * spec.core.width,
+    }
+    if out["error"]:
+        return out
+    h, w = spec.core.height, spec.core.width
+    mask = np.asarray(row["mask"])[:h, :w]
+    stored = quantize(np.asarray(row["probability"])[:h, :w], mask)
+    try:
+        write_core(root, spec.scene_key, spec.core, stored, mask, storage_options=storage_options)
+    except Exception as err:  # noqa: BLE001  (a failed write fails its scene, not the run)
+        out["error"] = f"tile {spec.index} write: {type(err).__name__}: {err}"
+        return out
+    scored = stored != FILL
+    out["scored"] = int(scored.sum())
+    out["debris"] = int((scored & (stored >= step)).sum())
+    out["max_step"] = int(stored[scored].max()) if out["scored"] else -1
+    return out
+
+
+def _configure_ray_data(config: ScanConfig) -> None:
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = False
+    ctx.enable_progress_bars = config.progress_bars
+    ctx.enable_operator_progress_bars = config.progress_bars
+    ctx.print_on_execution_start = False
+    ctx.enable_auto_log_stats = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def _gpus_available() -> bool:
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0)) >= 1
+
+
+def _record_failure(root_group: Any, spec: Any, reason: str) -> None:
+    """Mark a scene failed, creating a bare group when it has none yet."""
+    item_id = getattr(spec, "id", None) or getattr(spec, "item_id", "")
+    from oceanscan.scene import scene_key
+
+    key = scene_key(item_id)
+    scenes = scenes_group(root_group)
+    group = scenes[key] if key in scenes else scenes.create_group(key)
+    attrs: dict[str, Any] = {"item_id": item_id}
+    if isinstance(spec, SceneSpec):
+        attrs.update(scene_attrs_from_spec(spec))
+    group.attrs.update({**attrs, "status": "failed", "reason": reason})
+    log.warning("scene %s failed: %s", key, reason)
+
+
+def _finish_scene(
+    root_group: Any,
+    spec: SceneSpec,
+    progress: _SceneProgress,
+    *,
+    config: ScanConfig,
+    threshold: float,
+    result: ScanResult,
+) -> None:
+    key = spec.key
+    if progress.errors:
+        reason = progress.errors[0]
+        if len(progress.errors) > 1:
+            reason += f" (and {len(progress.errors) - 1} more tile errors)"
+        _record_failure(root_group, spec, reason)
+        result.counts.failed[key] = reason
+        return
+    try:
+        found = _detections.write_scene_detections(
+            config.root, key, storage_options=config.storage_options
+        )
+    except Exception as err:  # noqa: BLE001  (detections are part of completing a scene)
+        _record_failure(root_group, spec, f"detections: {type(err).__name__}: {err}")
+        result.counts.failed[key] = str(err)
+        return
+    update_scene_attrs(
+        root_group,
+        key,
+        status="complete",
+        reason=None,
+        scored_pixels=progress.scored,
+        debris_pixels=progress.debris,
+        max_probability=(progress.max_step / 254.0) if progress.max_step >= 0 else None,
+        detections=found,
+        threshold=threshold,
+    )
+    result.counts.complete.append(key)
+    log.info(
+        "scene %s complete: %d tiles, %d scored px, %d debris px, %d detections",
+        key,
+        progress.total,
+        progress.scored,
+        progress.debris,
+        found,
+    )
+
+
+def _as_scene(candidate: Any) -> SceneSpec | None:
+    return candidate if isinstance(candidate, SceneSpec) else None
+
+
+def scan_scenes(
+    scenes: Iterable[Any],
+    config: ScanConfig,
+    *,
+    regions: Sequence[Mapping[str, Any]] = (),
+    run_id: str | None = None,
+) -> ScanResult:
+    """Scan scenes into ``config.root``: the whole pipeline of this module's docstring.
+
+    Ray must be initialised (``ray.init``) by the caller; the CLI and ``jobs/scan.py`` do it.
+
+    Args:
+        scenes: :class:`SceneSpec` values, or rejected items (objects with ``item_id`` and
+            ``reason``, as :func:`oceanscan.stac.search_scenes` yields), recorded as failed.
+        config: the scan configuration (model bundle, root, tile size, margin, workers...).
+        regions: ``{name, start, end}`` search windows this run covers, for ``--since-last``.
+        run_id: identifier of the run; defaults to a UTC timestamp plus a random suffix.
+
+    Returns:
+        The run's counts; ``oceanscan.scan.ledger.exit_code(result.counts)`` gives the exit code.
+    """
+    import ray.data
+
+    from oceanscan.model import load_bundle
+    from oceanscan.scan.reader import capture_rio_env
+
+    started = datetime.now(UTC)
+    run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    result = ScanResult(run_id=run_id)
+    t0 = time.perf_counter()
+
+    bundle = load_bundle(config.model)
+    threshold = float(bundle.threshold)
+    step = threshold_step(threshold)
+    root_group = open_root(config.root, storage_options=config.storage_options)
+    stored = read_scene_attrs(root_group)
+
+    candidates = list(scenes)
+    for rejected in (c for c in candidates if _as_scene(c) is None):
+        reason = str(getattr(rejected, "reason", rejected))
+        _record_failure(root_group, rejected, reason)
+        result.counts.failed[str(getattr(rejected, "item_id", rejected))] = reason
+    todo, result.counts.skipped = select_scenes(
+        (c for c in candidates if isinstance(c, SceneSpec)), stored
+    )
+    for key in result.counts.skipped:
+        log.info("scene %s already complete; skipped", key)
+
+    run_attrs = {
+        "model_id": bundle.model_id,
+        "model_sha256": bundle.sha256,
+        "threshold": threshold,
+        "run_id": run_id,
+        "software_version": __version__,
+        "margin": config.margin_px,
+        "tta": config.tta,
+    }
+    planned: dict[str, SceneSpec] = {}
+    progress: dict[str, _SceneProgress] = {}
+    rows: list[dict[str, Any]] = []
+    for spec in todo:
+        try:
+            bundle.check_bands(tuple(b.band for b in spec.bands))
+            create_scene(root_group, spec, tile_size=config.tile_size_px, attrs=run_attrs)
+            tiles = [
+                t.to_row()
+                for t in plan_tiles(
+                    spec.key,
+                    spec.grid.shape,
+                    tile_size=config.tile_size_px,
+                    margin=config.margin_px,
+                )
+            ]
+        except Exception as err:  # noqa: BLE001  (one bad scene must not stop the others)
+            _record_failure(root_group, spec, f"{type(err).__name__}: {err}")
+            result.counts.failed[spec.key] = str(err)
+            continue
+        planned[spec.key] = spec
+        progress[spec.key] = _SceneProgress(total=len(tiles))
+        rows.extend(tiles)
+        log.info("scene %s: %d tiles", spec.key, len(tiles))
+    consolidate(config.root, storage_options=config.storage_options)
+
+    if rows:
+        _configure_ray_data(config)
+        gpu = config.device != "cpu" and _gpus_available()
+        # One block (one read task) per predictor batch: fewer, larger tasks cost less to
+        # schedule than one task per tile, and still stream (a batch is in flight at a time).
+        ds = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // config.batch_size))
+        ds = ds.map(
+            _read_tile,
+            fn_kwargs={
+                "scenes": planned,
+                "fail_on_error": config.fail_on_error,
+                "rio_env": capture_rio_env(),
+            },
+            num_cpus=0.5,
+            compute=ray.data.TaskPoolStrategy(size=config.read_concurrency),
+        )
+        ds = ds.map_batches(
+            Predictor,
+            fn_constructor_kwargs={
+                "bundle_dir": str(config.model),
+                "margin": config.margin_px,
+                "tile_size": config.tile_size_px,
+                "device": "cuda" if gpu else "cpu",
+                "autocast_bf16": config.autocast_bf16,
+                "tta": config.tta,
+            },
+            batch_size=config.batch_size,
+            batch_format="numpy",
+            compute=ray.data.ActorPoolStrategy(size=config.workers),
+            num_gpus=1 if gpu else 0,
+            num_cpus=1,
+        )
+        ds = ds.map(
+            _write_tile,
+            fn_kwargs={
+                "root": config.root,
+                "storage_options": dict(config.storage_options),
+                "step": step,
+            },
+            num_cpus=0.25,
+        )
+        for row in ds.iter_rows():
+            key = str(row["scene_key"])
+            p = progress[key]
+            p.done += 1
+            result.tiles += 1
+            result.pixels += int(row["pixels"])
+            result.last_tile_s = time.perf_counter() - t0
+            if result.first_tile_s is None:
+                result.first_tile_s, result.first_tile_pixels = result.last_tile_s, result.pixels
+            if row["error"]:
+                p.errors.append(str(row["error"]))
+            else:
+                p.scored += int(row["scored"])
+                p.debris += int(row["debris"])
+                p.max_step = max(p.max_step, int(row["max_step"]))
+            if p.done == p.total:
+                _finish_scene(
+                    root_group,
+                    planned[key],
+                    p,
+                    config=config,
+                    threshold=threshold,
+                    result=result,
+                )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("Ray Data execution statistics:\n%s", ds.stats())
+
+    finished = datetime.now(UTC)
+    runs = list(root_group.attrs.get("runs", []))
+    runs.append(
+        {
+            "id": run_id,
+            "started": started.isoformat(),
+            "finished": finished.isoformat(),
+            "regions": [dict(r) for r in regions],
+            "model_sha256": bundle.sha256,
+            "software_version": __version__,
+            "counts": result.counts.as_dict(),
+        }
+    )
+    root_group.attrs["runs"] = runs
+    consolidate(config.root, storage_options=config.storage_options)
+    _index.write_index(config.root, storage_options=config.storage_options)
+    _detections.write_detections(config.root, storage_options=config.storage_options)
+    result.seconds = time.perf_counter() - t0
+    return result

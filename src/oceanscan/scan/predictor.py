@@ -1,0 +1,106 @@
+"""The Ray Data predictor: a callable class that scores batches of padded tiles.
+
+Ray Data builds one instance per actor (``map_batches(Predictor, concurrency=...)``), so the
+model bundle is loaded once per actor and reused for every batch. On CUDA the network runs in
+``channels_last`` memory format under bf16 autocast, the usual fast path for convolutions on
+tensor cores; on CPU it runs in float32.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from oceanscan.scan.tiling import dihedral_average
+
+__all__ = ["Predictor", "resolve_device"]
+
+
+def resolve_device(device: Literal["auto", "cpu", "cuda"]) -> str:
+    """Pick the torch device: ``auto`` means CUDA when this process sees a GPU.
+
+    Raises:
+        ValueError: for a device outside ``auto``, ``cpu``, ``cuda``, or ``cuda`` without a GPU.
+    """
+    import torch
+
+    allowed = ("auto", "cpu", "cuda")
+    if device not in allowed:
+        raise ValueError(f"device must be one of {allowed}, got {device!r}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no CUDA GPU in this process")
+    return device
+
+
+class Predictor:
+    """Score padded tiles with a model bundle; crop predictions to the core square.
+
+    Input batch columns (numpy): ``reflectance`` (N, 11, S, S) float32 with NaN at nodata, where
+    ``S = tile_size + 2 * margin``; ``error`` (N,) str, empty for tiles that were read. Output:
+    the input's scalar columns, plus ``probability`` (N, C, C) float32 (the core square; NaN for
+    tiles whose read failed). ``reflectance`` is dropped so it does not travel further.
+
+    Args:
+        bundle_dir: the model bundle directory.
+        margin: context margin M in pixels (cropped off).
+        tile_size: core side C in pixels.
+        device: ``auto``, ``cpu`` or ``cuda``; defaults to ``auto``.
+        autocast_bf16: bf16 autocast on CUDA; defaults to True.
+        tta: average the 8 dihedral views; defaults to False.
+    """
+
+    def __init__(
+        self,
+        bundle_dir: str,
+        *,
+        margin: int,
+        tile_size: int,
+        device: Literal["auto", "cpu", "cuda"] = "auto",
+        autocast_bf16: bool = True,
+        tta: bool = False,
+    ) -> None:
+        import torch
+
+        from oceanscan.model import load_bundle
+
+        self.device = resolve_device(device)
+        self.bundle = load_bundle(bundle_dir)
+        self.bundle.model.eval()
+        if self.device == "cuda":
+            self.bundle.model.to(self.device, memory_format=torch.channels_last)
+        else:
+            self.bundle.model.to(self.device)
+        self.autocast_bf16 = autocast_bf16 and self.device == "cuda"
+        self.margin = margin
+        self.tile_size = tile_size
+        self.tta = tta
+
+    def _predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        import torch
+
+        with torch.inference_mode():
+            x = torch.from_numpy(tiles)
+            if self.device == "cuda":  # channels_last input for channels_last weights
+                x = x.to(self.device, non_blocking=True).contiguous(
+                    memory_format=torch.channels_last
+                )
+            out = self.bundle.predict_proba(x, device=self.device, autocast_bf16=self.autocast_bf16)
+        return np.asarray(out, dtype=np.float32)
+
+    def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+        """Score one batch (see the class docstring for the columns)."""
+        tiles = np.asarray(batch.pop("reflectance"), dtype=np.float32)
+        errors = batch.get("error")
+        ok = np.ones(len(tiles), dtype=bool) if errors is None else (errors == "")
+        m, c = self.margin, self.tile_size
+        probability = np.full((len(tiles), c, c), np.nan, dtype=np.float32)
+        if ok.any():
+            good = np.ascontiguousarray(tiles[ok])
+            prob = dihedral_average(self._predict, good) if self.tta else self._predict(good)
+            probability[ok] = prob[:, m : m + c, m : m + c]
+        batch["probability"] = probability
+        return batch

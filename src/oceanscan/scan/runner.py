@@ -1,0 +1,93 @@
+"""One scheduled scan: regions -> search windows -> scenes -> :func:`scan_scenes`.
+
+The console script (``oceanscan scan``) and ``jobs/scan.py`` (under ``ray job submit``) are thin
+layers over :func:`scan_regions`; :func:`init_ray` starts a local Ray or joins the cluster the job
+runs on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from oceanscan.errors import ConfigError
+from oceanscan.scan.config import Region, ScanConfig
+from oceanscan.scan.pipeline import ScanResult, scan_scenes
+from oceanscan.scan.sources import SearchWindow, catalog_scenes, search_window, stac_scenes
+from oceanscan.scan.store import open_root
+
+__all__ = ["init_ray", "scan_regions"]
+
+log = logging.getLogger(__name__)
+
+
+def init_ray(*, verbose: bool = False) -> None:
+    """Start Ray quietly, or join the cluster named by ``RAY_ADDRESS`` (as ``ray job submit`` sets).
+
+    Does nothing when Ray is already initialised (tests, notebooks).
+    """
+    import ray
+
+    if ray.is_initialized():
+        return
+    kwargs: dict[str, Any] = {
+        "logging_level": logging.INFO if verbose else logging.WARNING,
+        "log_to_driver": verbose,
+    }
+    if not os.environ.get("RAY_ADDRESS"):
+        kwargs["include_dashboard"] = False
+    ray.init(**kwargs)
+
+
+def scan_regions(
+    config: ScanConfig,
+    *,
+    regions: Sequence[Region] | None = None,
+    since_last: bool = False,
+) -> ScanResult:
+    """Scan the given regions (default: every configured region) into ``config.root``.
+
+    With ``config.catalog`` and no regions at all, every item of the catalog is scanned.
+
+    Args:
+        config: the scan configuration; needs ``stac_url`` or ``catalog``.
+        regions: regions to scan; defaults to ``config.regions``.
+        since_last: search each region from the end of its last successful run.
+
+    Returns:
+        The run's result (see :func:`oceanscan.scan.ledger.exit_code`).
+
+    Raises:
+        ConfigError: with neither or both of ``stac_url`` and ``catalog``, or with no region
+            to search a STAC API for.
+    """
+    if (config.stac_url is None) == (config.catalog is None):
+        raise ConfigError(
+            "give exactly one scene source: stac_url (a STAC API) or catalog (a static catalog "
+            f"directory); got stac_url={config.stac_url!r}, catalog={config.catalog!r}"
+        )
+    chosen = list(config.regions if regions is None else regions)
+    runs = open_root(config.root, storage_options=config.storage_options).attrs.get("runs", [])
+    windows = [search_window(r, runs=runs, since_last=since_last) for r in chosen]
+    sources: list[Iterable[Any]] = []
+    if config.catalog is not None and not chosen:
+        if since_last:
+            raise ConfigError("--since-last needs at least one region (name, area, time window)")
+        sources.append(catalog_scenes(config.catalog, limit=config.limit))
+    for region, window in zip(chosen, windows, strict=True):
+        log.info("region %s: searching %s", region.name, window.interval)
+        sources.append(_scenes(config, region, window))
+    if not sources:
+        raise ConfigError("no region to scan: configure regions, pass --region or --bbox")
+    return scan_scenes(itertools.chain(*sources), config, regions=windows)
+
+
+def _scenes(config: ScanConfig, region: Region, window: SearchWindow) -> Iterable[Any]:
+    if config.catalog is not None:
+        return catalog_scenes(config.catalog, region=region, window=window, limit=config.limit)
+    return stac_scenes(
+        str(config.stac_url), region, window, collections=config.collections, limit=config.limit
+    )

@@ -1,0 +1,68 @@
+"""Tiny Sentinel-2-like scenes on disk for pipeline tests: one GeoTIFF per band at its native
+resolution (10, 20, 60 m) plus SCL, seeded, with land, cloud and nodata areas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import rasterio
+from rasterio.transform import from_origin
+
+from oceanscan.scene import BandAsset, RasterGrid, SceneSpec
+from oceanscan.sentinel2 import BAND_INFO
+
+CRS = "EPSG:32631"
+
+
+def _write(path: Path, data: np.ndarray, res: float, origin: tuple[float, float]) -> RasterGrid:
+    transform = from_origin(origin[0], origin[1], res, res)
+    with rasterio.open(
+        path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+        dtype=data.dtype, crs=CRS, transform=transform, nodata=0, tiled=True,
+        blockxsize=32, blockysize=32,
+    ) as dst:
+        dst.write(data, 1)
+    return RasterGrid(CRS, tuple(transform)[:6], data.shape)
+
+
+def write_scene(
+    directory: Path,
+    item_id: str,
+    *,
+    size: int = 192,
+    seed: int = 0,
+    origin: tuple[float, float] = (600000.0, 4200000.0),
+) -> SceneSpec:
+    """Write one scene (``size`` x ``size`` at 10 m, a multiple of 6) and return its SceneSpec."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+    bands = []
+    for i, info in enumerate(BAND_INFO):
+        factor = info.resolution_m // 10
+        n = size // factor
+        smooth = 800 + 600 * np.sin(6 * xx[::factor, ::factor] + i) * np.cos(4 * yy[::factor, ::factor])
+        dn = (smooth + rng.normal(0, 150, (n, n))).clip(1, 10000).astype(np.uint16)
+        # A bright streak (debris-like) and a nodata corner.
+        dn[n // 3 : n // 3 + max(1, n // 32), n // 4 : 3 * n // 4] += 1500
+        dn[: n // 8, : n // 8] = 0
+        grid = _write(directory / f"{info.name}.tif", dn, info.resolution_m, origin)
+        bands.append(BandAsset(info.name, str(directory / f"{info.name}.tif"), grid))
+    scl = np.full((size // 2, size // 2), 6, dtype=np.uint8)  # water
+    scl[-size // 8 :, :] = 4  # land strip along the bottom
+    scl[size // 4 : size // 4 + 8, -16:] = 9  # a cloud
+    scl_grid = _write(directory / "SCL.tif", scl, 20, origin)
+    return SceneSpec(
+        id=item_id,
+        collection="sentinel-2-l2a",
+        provider="synthetic",
+        datetime="2024-03-01T10:30:00.000000Z",
+        bands=tuple(bands),
+        grid=bands[1].grid,
+        scale=1e-4,
+        offset=0.0,
+        scl=BandAsset("SCL", str(directory / "SCL.tif"), scl_grid),
+        footprint=None,
+        properties={"platform": "sentinel-2a", "s2:mgrs_tile": "31SDA", "eo:cloud_cover": 3.0},
+    )

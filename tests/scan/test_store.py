@@ -1,0 +1,164 @@
+"""The Zarr layout contract: what xarray, rioxarray and GDAL see in a written scene."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+import rasterio
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+import zarr
+from affine import Affine
+from pyproj import CRS
+from scan_helpers import make_spec
+
+from oceanscan.scan.store import (
+    FILL,
+    consolidate,
+    create_scene,
+    dequantize,
+    open_root,
+    quantize,
+    read_scene_attrs,
+    store_url,
+    threshold_step,
+    write_core,
+)
+from oceanscan.scan.tiling import plan_tiles
+
+ATTRS = {"model_id": "m", "model_sha256": "0" * 64, "threshold": 0.5, "run_id": "r1"}
+
+
+def _write_scene(root, spec, tile_size=64, storage_options=None):
+    group = open_root(root, storage_options=storage_options)
+    create_scene(group, spec, tile_size=tile_size, attrs=ATTRS)
+    rng = np.random.default_rng(0)
+    h, w = spec.grid.shape
+    prob = rng.random((h, w)).astype(np.float32)
+    mask = rng.choice(np.array([0, 0, 0, 1, 2, 3], dtype=np.uint8), size=(h, w))
+    stored = quantize(prob, mask)
+    for t in plan_tiles(spec.key, (h, w), tile_size=tile_size, margin=0):
+        rows, cols = t.core.to_slices()
+        write_core(root, spec.key, t.core, stored[rows, cols], mask[rows, cols],
+                   storage_options=storage_options)
+    consolidate(root, storage_options=storage_options)
+    return stored, mask
+
+
+def test_quantize_round_trip_within_half_a_step():
+    p = np.linspace(0, 1, 1001, dtype=np.float32)
+    mask = np.zeros(p.shape, dtype=np.uint8)
+    q = quantize(p, mask)
+    assert q.max() == 254 and q.min() == 0
+    assert np.abs(dequantize(q) - p).max() <= 0.5 / 254 + 1e-7
+    mask[::2] = 2
+    assert (quantize(p, mask)[::2] == FILL).all()
+    assert quantize(np.array([np.nan], np.float32), np.zeros(1, np.uint8))[0] == FILL
+    assert np.isnan(dequantize(np.array([FILL], np.uint8))[0])
+    assert threshold_step(0.5) == 127 and threshold_step(0.0) == 0 and threshold_step(1.0) == 254
+    with pytest.raises(ValueError, match="threshold"):
+        threshold_step(1.5)
+
+
+def test_layout_and_attributes(tmp_path):
+    spec = make_spec()
+    stored, mask = _write_scene(str(tmp_path), spec)
+    group = zarr.open_group(store_url(str(tmp_path)), mode="r")
+    assert group.metadata.zarr_format == 3
+    assert group.attrs["runs"] == []
+    scene = group[f"scenes/{spec.key}"]
+    prob = scene["probability"]
+    assert prob.dtype == np.uint8 and prob.chunks == (64, 64)
+    assert prob.metadata.dimension_names == ("y", "x")
+    assert prob.fill_value == FILL
+    assert prob.attrs["_FillValue"] == FILL and prob.attrs["grid_mapping"] == "spatial_ref"
+    assert prob.attrs["scale_factor"] == pytest.approx(1 / 254)
+    np.testing.assert_array_equal(prob[:], stored)
+    np.testing.assert_array_equal(scene["mask"][:], mask)
+    attrs = read_scene_attrs(open_root(str(tmp_path)))[spec.key]
+    assert attrs["status"] == "created" and attrs["item_id"] == spec.id
+    assert attrs["proj:code"] == "EPSG:32631"
+    assert attrs["spatial:transform"] == list(spec.grid.transform)
+    assert attrs["mgrs_tile"] == "31UDQ" and attrs["platform"] == "sentinel-2a"
+    assert attrs["model_sha256"] == "0" * 64 and attrs["tile_size"] == 64
+
+
+def test_xarray_and_rioxarray_decode_the_contract(tmp_path):
+    spec = make_spec(shape=(130, 150))
+    stored, _ = _write_scene(str(tmp_path), spec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # consolidated metadata present: no fallback warning
+        ds = xr.open_zarr(store_url(str(tmp_path)), group=f"scenes/{spec.key}",
+                          decode_coords="all")
+    p = ds["probability"].values
+    assert np.issubdtype(p.dtype, np.floating)
+    assert np.nanmin(p) >= 0 and np.nanmax(p) <= 1
+    np.testing.assert_array_equal(np.isnan(p), stored == FILL)
+    np.testing.assert_allclose(p[stored != FILL], stored[stored != FILL] / 254, rtol=1e-6)
+    assert ds.rio.crs == CRS.from_user_input(spec.grid.crs)
+    assert ds["probability"].rio.transform() == Affine(*spec.grid.transform)
+    assert ds.rio.shape == spec.grid.shape
+    assert ds.x.values[0] == spec.grid.transform[2] + 5.0
+    assert ds.y.values[0] == spec.grid.transform[5] - 5.0
+
+
+GDAL_V3_BYTES = tuple(int(v) for v in rasterio.__gdal_version__.split(".")[:2]) >= (3, 11)
+
+
+@pytest.mark.skipif(
+    not GDAL_V3_BYTES,
+    reason=f"GDAL {rasterio.__gdal_version__} cannot decode the Zarr v3 'bytes' codec "
+    "(renamed from 'endian' in the spec; GDAL reads it from 3.11, OSGeo/gdal#11787)",
+)
+def test_gdal_opens_the_probability_array(tmp_path):
+    spec = make_spec(shape=(130, 150))
+    stored, _ = _write_scene(str(tmp_path), spec)
+    path = f'ZARR:"{store_url(str(tmp_path))}":/scenes/{spec.key}/probability'
+    with rasterio.open(path) as src:
+        np.testing.assert_array_equal(src.read(1), stored)
+        assert src.transform == Affine(*spec.grid.transform)
+        assert src.crs == CRS.from_user_input(spec.grid.crs)
+
+
+def test_gdal_before_3_11_refuses_zarr_v3_bytes_codec(tmp_path):
+    """Documents the GDAL floor for opening the store (see docs): older GDAL fails loudly."""
+    if GDAL_V3_BYTES:
+        pytest.skip("this GDAL reads Zarr v3 'bytes'; the positive test covers it")
+    spec = make_spec(shape=(40, 40))
+    _write_scene(str(tmp_path), spec, tile_size=32)
+    path = f'ZARR:"{store_url(str(tmp_path))}":/scenes/{spec.key}/probability'
+    with pytest.raises(rasterio.errors.RasterioIOError, match="codec"):
+        rasterio.open(path)
+
+
+def test_recreating_a_scene_starts_from_empty_chunks(tmp_path):
+    spec = make_spec(shape=(64, 64))
+    _write_scene(str(tmp_path), spec, tile_size=32)
+    group = open_root(str(tmp_path))
+    create_scene(group, spec, tile_size=32, attrs=ATTRS)
+    prob = group[f"scenes/{spec.key}/probability"][:]
+    assert (prob == FILL).all()
+
+
+def test_memory_filesystem_store():
+    root = "memory://oceanscan-store-test"
+    spec = make_spec(shape=(40, 50))
+    stored, _ = _write_scene(root, spec, tile_size=32)
+    reopened = open_root(root, create=False)
+    np.testing.assert_array_equal(reopened[f"scenes/{spec.key}/probability"][:], stored)
+
+
+def test_write_core_refuses_a_wrong_shape(tmp_path):
+    spec = make_spec(shape=(64, 64))
+    create_scene(open_root(str(tmp_path)), spec, tile_size=32, attrs=ATTRS)
+    core = next(iter(plan_tiles(spec.key, (64, 64), tile_size=32, margin=0))).core
+    with pytest.raises(ValueError, match="shape"):
+        write_core(str(tmp_path), spec.key, core, np.zeros((3, 3), np.uint8),
+                   np.zeros((3, 3), np.uint8))
+
+
+def test_open_root_without_a_store(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no scan store"):
+        open_root(str(tmp_path / "none"), create=False)
