@@ -1,0 +1,46 @@
+"""``oceanscan evaluate``: score a model bundle on a split, next to the FDI baseline."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+__all__ = ["register"]
+
+
+def _run(args: argparse.Namespace) -> int:
+    from oceanscan.evaluate import evaluate_bundle
+
+    result = evaluate_bundle(args.data, args.model, args.split, batch_size=args.batch_size)
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    base = result["baseline"]
+    print(f"{'':10s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'iou':>9s} {'threshold':>10s}")
+    for name, row in (("model", result), (base["name"], base)):
+        print(
+            f"{name:10s} {row['precision']:9.4f} {row['recall']:9.4f} {row['f1']:9.4f} "
+            f"{row['iou']:9.4f} {row['threshold']:10.4g}"
+        )
+    print(
+        f"{result['split']} split: {result['patches']} patches, {result['labelled_pixels']} labelled pixels"
+    )
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Add ``evaluate`` to the ``oceanscan`` parser."""
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="score a model bundle on a MARIDA-layout split against an FDI baseline",
+        description=(
+            "Precision, recall, F1 and IoU of the positive class at the bundle's threshold, and of "
+            "the Floating Debris Index above a threshold tuned on the val split."
+        ),
+    )
+    parser.add_argument("--data", required=True, help="MARIDA-layout directory")
+    parser.add_argument("--model", required=True, help="model bundle directory")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    parser.add_argument("--batch-size", type=int, default=8, help="patches per forward pass")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.set_defaults(func=_run)

@@ -1,0 +1,61 @@
+"""Training: the per-worker loop, its LR schedule and early stopping, and the Ray Train wiring.
+
+``run_training(TrainConfig(...))`` is the library entry point behind ``oceanscan train`` and
+``jobs/train.py``; ``train_loop_per_worker`` is the function each Ray Train worker runs.
+
+Names are imported on first use (PEP 562), so that ``oceanscan.train.config`` or
+``oceanscan.train.schedule`` can be used without importing the data and model stack.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "EarlyStopping",
+    "TrainConfig",
+    "TrainResult",
+    "build_scheduler",
+    "build_trainer",
+    "export_bundle",
+    "lr_at_step",
+    "resolve_storage_path",
+    "run_training",
+    "train_loop_per_worker",
+    "train_step",
+    "validate",
+]
+
+_WHERE = {
+    "EarlyStopping": "early_stopping",
+    "TrainConfig": "config",
+    "TrainResult": "ray_trainer",
+    "build_scheduler": "schedule",
+    "build_trainer": "ray_trainer",
+    "export_bundle": "export",
+    "lr_at_step": "schedule",
+    "resolve_storage_path": "config",
+    "run_training": "ray_trainer",
+    "train_loop_per_worker": "loop",
+    "train_step": "loop",
+    "validate": "loop",
+}
+
+if TYPE_CHECKING:
+    from oceanscan.train.config import TrainConfig, resolve_storage_path
+    from oceanscan.train.early_stopping import EarlyStopping
+    from oceanscan.train.export import export_bundle
+    from oceanscan.train.loop import train_loop_per_worker, train_step, validate
+    from oceanscan.train.ray_trainer import TrainResult, build_trainer, run_training
+    from oceanscan.train.schedule import build_scheduler, lr_at_step
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'oceanscan.train' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"oceanscan.train.{_WHERE[name]}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

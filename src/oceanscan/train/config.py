@@ -1,0 +1,109 @@
+"""The training configuration: one validated pydantic model shared by the CLI, jobs/train.py and Ray.
+
+Every field has a unit-suffixed name where it has a unit and a validated range, so a bad value fails
+when the file is read (``oceanscan.config.load_config`` names the field) rather than hours into a run.
+The model round-trips through ``model_dump()`` because Ray Train hands the per-worker function a
+plain dict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["TrainConfig", "resolve_storage_path"]
+
+
+class TrainConfig(BaseModel):
+    """Hyperparameters and run settings of one training run.
+
+    Defaults follow the attention U-Net recipe of the design: AdamW, 10 warmup epochs then cosine
+    decay, gradient clipping at norm 1.0, early stopping after 15 epochs without a better
+    validation F1.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Data and outputs
+    data_root: str = Field(description="MARIDA-layout directory (patches/ and splits/).")
+    out_dir: str = Field(description="Directory the best model is exported to as a model bundle.")
+    class_mapping: Literal["binary", "marida11", "floating"] = "binary"
+    patch_size_px: int | None = Field(
+        default=None,
+        ge=8,
+        description="Random training crop in pixels; None trains on whole patches.",
+    )
+    augment: bool = Field(
+        default=True, description="Random flips and 90-degree rotations on train."
+    )
+
+    # Model
+    base_width: int = Field(default=64, ge=1, le=512)
+    dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
+    attention_heads: int = Field(default=4, ge=1)
+
+    # Optimisation
+    epochs: int = Field(default=100, ge=1)
+    batch_size: int = Field(default=16, ge=1, description="Samples per worker per step.")
+    lr: float = Field(default=1e-3, gt=0.0, le=1.0)
+    min_lr: float = Field(
+        default=1e-6, ge=0.0, description="Learning rate at the end of the cosine."
+    )
+    weight_decay: float = Field(default=1e-4, ge=0.0, le=1.0)
+    warmup_epochs: int = Field(default=10, ge=0)
+    grad_clip_norm: float = Field(default=1.0, gt=0.0)
+    patience_epochs: int = Field(default=15, ge=1, description="Epochs without a better val F1.")
+    class_weighted_loss: bool = Field(
+        default=True, description="Weight the loss by inverse class frequency of the train split."
+    )
+    seed: int = Field(default=0, ge=0)
+
+    # Distribution and fault tolerance
+    num_workers: int = Field(
+        default=1, ge=0, description="Ray Train workers; 0 trains in this process without Ray."
+    )
+    use_gpu: bool = False
+    cpus_per_worker: float = Field(default=1.0, gt=0.0)
+    dataloader_workers: int = Field(default=0, ge=0, description="DataLoader processes per worker.")
+    storage_path: str = Field(
+        default="runs",
+        description="Local directory or fsspec/pyarrow URL (s3://...) for checkpoints.",
+    )
+    run_name: str = Field(default="oceanscan-train", min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    max_failures: int = Field(
+        default=0, ge=-1, description="Worker-group restarts; -1 is unlimited."
+    )
+    checkpoints_to_keep: int = Field(default=2, ge=1)
+
+    # Fault injection for the resume path: the last rank exits with os._exit(1) after reporting
+    # this epoch, once per run directory (a marker file records it). For tests; leave None.
+    inject_failure_at_epoch: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_schedule(self) -> TrainConfig:
+        if self.warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"warmup_epochs ({self.warmup_epochs}) must be smaller than epochs ({self.epochs}) "
+                "so that the cosine decay has at least one epoch"
+            )
+        if self.patch_size_px is not None and self.patch_size_px % 16:
+            raise ValueError(
+                f"patch_size_px ({self.patch_size_px}) must be a multiple of 16, the U-Net's "
+                "downsampling factor"
+            )
+        if self.min_lr > self.lr:
+            raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
+        return self
+
+
+def resolve_storage_path(storage_path: str) -> str:
+    """Make a local storage path absolute, leave URLs (``s3://``, ``gs://``...) untouched.
+
+    Ray Train needs an absolute local path: its workers run in other working directories.
+    """
+    if urlparse(storage_path).scheme not in ("", "file"):
+        return storage_path
+    return str(Path(storage_path.removeprefix("file://")).expanduser().resolve())
