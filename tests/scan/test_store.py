@@ -14,15 +14,20 @@ from affine import Affine
 from pyproj import CRS
 from scan_helpers import make_spec
 
+from oceanscan.errors import ConfigError
+from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.store import (
+    DEFAULT_ZARR_FORMAT,
     FILL,
     consolidate,
     create_scene,
     dequantize,
+    dimension_names,
     open_root,
     quantize,
     read_scene_attrs,
     store_url,
+    store_zarr_format,
     threshold_step,
     write_core,
 )
@@ -31,8 +36,8 @@ from oceanscan.scan.tiling import plan_tiles
 ATTRS = {"model_id": "m", "model_sha256": "0" * 64, "threshold": 0.5, "run_id": "r1"}
 
 
-def _write_scene(root, spec, tile_size=64, storage_options=None):
-    group = open_root(root, storage_options=storage_options)
+def _write_scene(root, spec, tile_size=64, storage_options=None, zarr_format=None):
+    group = open_root(root, storage_options=storage_options, zarr_format=zarr_format)
     create_scene(group, spec, tile_size=tile_size, attrs=ATTRS)
     rng = np.random.default_rng(0)
     h, w = spec.grid.shape
@@ -62,19 +67,24 @@ def test_quantize_round_trip_within_half_a_step():
         threshold_step(1.5)
 
 
-def test_layout_and_attributes(tmp_path):
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_layout_and_attributes(tmp_path, zarr_format):
     spec = make_spec()
-    stored, mask = _write_scene(str(tmp_path), spec)
+    stored, mask = _write_scene(str(tmp_path), spec, zarr_format=zarr_format)
     group = zarr.open_group(store_url(str(tmp_path)), mode="r")
-    assert group.metadata.zarr_format == 3
+    assert group.metadata.zarr_format == zarr_format
     assert group.attrs["runs"] == []
     scene = group[f"scenes/{spec.key}"]
     prob = scene["probability"]
+    assert prob.metadata.zarr_format == zarr_format
     assert prob.dtype == np.uint8 and prob.chunks == (64, 64)
-    assert prob.metadata.dimension_names == ("y", "x")
+    for name in ("probability", "mask"):
+        assert dimension_names(scene[name]) == ("y", "x")
+    assert dimension_names(scene["x"]) == ("x",) and dimension_names(scene["spatial_ref"]) == ()
     assert prob.fill_value == FILL
     assert prob.attrs["_FillValue"] == FILL and prob.attrs["grid_mapping"] == "spatial_ref"
     assert prob.attrs["scale_factor"] == pytest.approx(1 / 254)
+    assert CRS.from_wkt(prob.attrs["_CRS"]["wkt"]) == CRS.from_user_input(spec.grid.crs)
     np.testing.assert_array_equal(prob[:], stored)
     np.testing.assert_array_equal(scene["mask"][:], mask)
     attrs = read_scene_attrs(open_root(str(tmp_path)))[spec.key]
@@ -85,9 +95,34 @@ def test_layout_and_attributes(tmp_path):
     assert attrs["model_sha256"] == "0" * 64 and attrs["tile_size"] == 64
 
 
-def test_xarray_and_rioxarray_decode_the_contract(tmp_path):
+def test_new_stores_default_to_zarr_v2(tmp_path):
+    assert DEFAULT_ZARR_FORMAT == 2 and ScanConfig(model="m", root="r").zarr_format == 2
+    open_root(str(tmp_path))
+    assert store_zarr_format(str(tmp_path)) == 2
+    assert (tmp_path / "scenes.zarr" / ".zgroup").is_file()
+
+
+@pytest.mark.parametrize(("created", "asked"), [(2, 3), (3, 2)])
+def test_an_existing_store_keeps_its_format(tmp_path, created, asked):
+    open_root(str(tmp_path), zarr_format=created)
+    # Without a format, any existing store opens as it is.
+    assert open_root(str(tmp_path)).metadata.zarr_format == created
+    with pytest.raises(ConfigError, match=f"format {created}.*zarr_format={asked}"):
+        open_root(str(tmp_path), zarr_format=asked)
+    assert store_zarr_format(str(tmp_path)) == created
+
+
+def test_zarr_format_is_validated(tmp_path):
+    with pytest.raises(ValueError, match=r"zarr_format must be one of \(2, 3\), got 4"):
+        open_root(str(tmp_path), zarr_format=4)
+    with pytest.raises(ValueError, match="zarr_format"):
+        ScanConfig(model="m", root="r", zarr_format=4)
+
+
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_xarray_and_rioxarray_decode_the_contract(tmp_path, zarr_format):
     spec = make_spec(shape=(130, 150))
-    stored, _ = _write_scene(str(tmp_path), spec)
+    stored, mask = _write_scene(str(tmp_path), spec, zarr_format=zarr_format)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # consolidated metadata present: no fallback warning
         ds = xr.open_zarr(store_url(str(tmp_path)), group=f"scenes/{spec.key}",
@@ -97,6 +132,10 @@ def test_xarray_and_rioxarray_decode_the_contract(tmp_path):
     assert np.nanmin(p) >= 0 and np.nanmax(p) <= 1
     np.testing.assert_array_equal(np.isnan(p), stored == FILL)
     np.testing.assert_allclose(p[stored != FILL], stored[stored != FILL] / 254, rtol=1e-6)
+    # The mask stays an integer flag array (no CF missing-value decoding) in both formats.
+    assert ds["mask"].dtype == np.uint8
+    np.testing.assert_array_equal(ds["mask"].values, mask)
+    assert ds["probability"].dims == ("y", "x")
     assert ds.rio.crs == CRS.from_user_input(spec.grid.crs)
     assert ds["probability"].rio.transform() == Affine(*spec.grid.transform)
     assert ds.rio.shape == spec.grid.shape
@@ -104,33 +143,52 @@ def test_xarray_and_rioxarray_decode_the_contract(tmp_path):
     assert ds.y.values[0] == spec.grid.transform[5] - 5.0
 
 
-GDAL_V3_BYTES = tuple(int(v) for v in rasterio.__gdal_version__.split(".")[:2]) >= (3, 11)
+GDAL_VERSION = tuple(int(v) for v in rasterio.__gdal_version__.split(".")[:2])
+
+
+def _gdal_path(root, key, name="probability"):
+    return f'ZARR:"{store_url(root)}":/scenes/{key}/{name}'
+
+
+def test_gdal_opens_the_default_store_with_its_georeferencing(tmp_path):
+    """The contract's GDAL acceptance test, on the default (v2) store, with any GDAL >= 3.4."""
+    spec = make_spec(shape=(130, 150), crs="EPSG:32719", origin=(300000.0, 7000000.0))
+    stored, _ = _write_scene(str(tmp_path), spec)
+    with rasterio.open(_gdal_path(str(tmp_path), spec.key)) as src:
+        assert src.driver == "Zarr"
+        assert (src.height, src.width) == spec.grid.shape
+        np.testing.assert_array_equal(src.read(1), stored)
+        assert src.nodata == FILL
+        assert src.transform == Affine(*spec.grid.transform)
+        assert src.res == (10.0, 10.0)
+        assert src.crs == CRS.from_user_input(spec.grid.crs)
+        # A window read touches only the chunks it needs and agrees with the array.
+        window = rasterio.windows.Window(70, 60, 20, 10)
+        np.testing.assert_array_equal(src.read(1, window=window), stored[60:70, 70:90])
 
 
 @pytest.mark.skipif(
-    not GDAL_V3_BYTES,
+    GDAL_VERSION < (3, 11),
     reason=f"GDAL {rasterio.__gdal_version__} cannot decode the Zarr v3 'bytes' codec "
     "(renamed from 'endian' in the spec; GDAL reads it from 3.11, OSGeo/gdal#11787)",
 )
-def test_gdal_opens_the_probability_array(tmp_path):
+def test_gdal_3_11_opens_a_zarr_v3_store(tmp_path):
     spec = make_spec(shape=(130, 150))
-    stored, _ = _write_scene(str(tmp_path), spec)
-    path = f'ZARR:"{store_url(str(tmp_path))}":/scenes/{spec.key}/probability'
-    with rasterio.open(path) as src:
+    stored, _ = _write_scene(str(tmp_path), spec, zarr_format=3)
+    with rasterio.open(_gdal_path(str(tmp_path), spec.key)) as src:
         np.testing.assert_array_equal(src.read(1), stored)
         assert src.transform == Affine(*spec.grid.transform)
         assert src.crs == CRS.from_user_input(spec.grid.crs)
 
 
 def test_gdal_before_3_11_refuses_zarr_v3_bytes_codec(tmp_path):
-    """Documents the GDAL floor for opening the store (see docs): older GDAL fails loudly."""
-    if GDAL_V3_BYTES:
-        pytest.skip("this GDAL reads Zarr v3 'bytes'; the positive test covers it")
+    """Why v2 is the default (see docs/scan.md): older GDAL fails loudly on a v3 store."""
+    if GDAL_VERSION >= (3, 11):
+        pytest.skip("this GDAL reads Zarr v3 'bytes'; test_gdal_3_11_opens_a_zarr_v3_store covers it")
     spec = make_spec(shape=(40, 40))
-    _write_scene(str(tmp_path), spec, tile_size=32)
-    path = f'ZARR:"{store_url(str(tmp_path))}":/scenes/{spec.key}/probability'
+    _write_scene(str(tmp_path), spec, tile_size=32, zarr_format=3)
     with pytest.raises(rasterio.errors.RasterioIOError, match="codec"):
-        rasterio.open(path)
+        rasterio.open(_gdal_path(str(tmp_path), spec.key))
 
 
 def test_recreating_a_scene_starts_from_empty_chunks(tmp_path):
@@ -142,11 +200,13 @@ def test_recreating_a_scene_starts_from_empty_chunks(tmp_path):
     assert (prob == FILL).all()
 
 
-def test_memory_filesystem_store():
-    root = "memory://oceanscan-store-test"
+@pytest.mark.parametrize("zarr_format", [2, 3])
+def test_memory_filesystem_store(zarr_format):
+    root = f"memory://oceanscan-store-test-v{zarr_format}"
     spec = make_spec(shape=(40, 50))
-    stored, _ = _write_scene(root, spec, tile_size=32)
+    stored, _ = _write_scene(root, spec, tile_size=32, zarr_format=zarr_format)
     reopened = open_root(root, create=False)
+    assert reopened.metadata.zarr_format == zarr_format
     np.testing.assert_array_equal(reopened[f"scenes/{spec.key}/probability"][:], stored)
 
 

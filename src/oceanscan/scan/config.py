@@ -107,6 +107,11 @@ class ScanConfig(BaseModel):
         tta: average the 8 dihedral views of each tile (8x the compute).
         fail_on_error: a failing read fails its scene (True) rather than leaving nodata.
         progress_bars: Ray Data's tile progress bars.
+        zarr_format: Zarr format of a new store. 2 (the default) because GDAL before 3.11 cannot
+            read the Zarr v3 arrays zarr-python writes (it knows the ``bytes`` codec only from
+            3.11, OSGeo/gdal#11787), while xarray, rioxarray and every GDAL read v2; 3 for
+            readers with GDAL >= 3.11. An existing store keeps its format, and a different
+            value here is an error.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -130,6 +135,7 @@ class ScanConfig(BaseModel):
     tta: bool = False
     fail_on_error: bool = True
     progress_bars: bool = True
+    zarr_format: Literal[2, 3] = 2
 
     @field_validator("tile_size_px")
     @classmethod

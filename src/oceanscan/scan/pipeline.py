@@ -275,7 +275,9 @@ def scan_scenes(
     bundle = load_bundle(config.model)
     threshold = float(bundle.threshold)
     step = threshold_step(threshold)
-    root_group = open_root(config.root, storage_options=config.storage_options)
+    root_group = open_root(
+        config.root, storage_options=config.storage_options, zarr_format=config.zarr_format
+    )
     stored = read_scene_attrs(root_group)
 
     candidates = list(scenes)

@@ -70,7 +70,9 @@ def scan_regions(
             f"directory); got stac_url={config.stac_url!r}, catalog={config.catalog!r}"
         )
     chosen = list(config.regions if regions is None else regions)
-    runs = open_root(config.root, storage_options=config.storage_options).attrs.get("runs", [])
+    runs = open_root(
+        config.root, storage_options=config.storage_options, zarr_format=config.zarr_format
+    ).attrs.get("runs", [])
     windows = [search_window(r, runs=runs, since_last=since_last) for r in chosen]
     sources: list[Iterable[Any]] = []
     if config.catalog is not None and not chosen:

@@ -1,6 +1,7 @@
 """The Zarr layout of a scan (DESIGN.md, "Zarr layout"): the contract with analysts.
 
-``<root>/scenes.zarr`` is a Zarr v3 group; each scene is ``scenes/<scene_key>`` with
+``<root>/scenes.zarr`` is a Zarr group, format 2 by default (see :data:`DEFAULT_ZARR_FORMAT`),
+3 on request; each scene is ``scenes/<scene_key>`` with
 
 * ``probability`` (y, x) uint8, chunks C x C: ``round(p * 254)``, 255 where not scored, with CF
   attributes (``scale_factor``, ``add_offset``, ``_FillValue``, ``grid_mapping``) so xarray decodes
@@ -9,7 +10,13 @@
 * ``x``, ``y``: 1-D float64 pixel-centre coordinates in the scene CRS;
 * ``spatial_ref``: scalar with ``crs_wkt``, ``spatial_ref`` and ``GeoTransform`` (the CF / rioxarray
   convention rioxarray and GDAL read), and GeoZarr-style ``proj:*`` / ``spatial:*`` attributes on
-  the scene group.
+  the scene group;
+* on ``probability`` and ``mask`` also GDAL's own ``_CRS`` attribute (``{"wkt": ...}``), and the
+  regular ``x`` / ``y`` indexing arrays from which GDAL's Zarr driver derives the geotransform.
+
+Dimension names are ``dimension_names`` in Zarr v3 metadata and the ``_ARRAY_DIMENSIONS``
+attribute in Zarr v2 (the convention xarray and GDAL both read). A store keeps the format it was
+created with: :func:`open_root` detects it and refuses a different one.
 
 Only the driver creates groups, arrays and attributes; workers only write whole chunks through
 :func:`write_core`. ``<root>`` is a local path or any fsspec URL (``s3://``, ``memory://``...).
@@ -19,7 +26,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -28,15 +35,20 @@ import zarr.storage
 from pyproj import CRS
 from zarr.errors import ZarrUserWarning
 
+from oceanscan.errors import ConfigError
 from oceanscan.scene import PixelWindow, RasterGrid, SceneSpec
 
 __all__ = [
+    "DEFAULT_ZARR_FORMAT",
     "FILL",
     "QUANT_STEPS",
     "SCENES_STORE",
+    "ZARR_FORMATS",
+    "ZarrFormat",
     "consolidate",
     "create_scene",
     "dequantize",
+    "dimension_names",
     "grid_attrs",
     "open_root",
     "quantize",
@@ -44,6 +56,7 @@ __all__ = [
     "scene_attrs_from_spec",
     "scenes_group",
     "store_url",
+    "store_zarr_format",
     "threshold_step",
     "update_scene_attrs",
     "write_core",
@@ -56,6 +69,15 @@ SCENES_STORE = "scenes.zarr"
 QUANT_STEPS = 254
 #: The stored value of pixels that were not scored (land, cloud, nodata, or not yet written).
 FILL = 255
+
+#: The Zarr formats a store may be written in.
+ZarrFormat = Literal[2, 3]
+ZARR_FORMATS: tuple[ZarrFormat, ...] = (2, 3)
+#: Format of new stores. Zarr v2, because GDAL before 3.11 (the GDAL 3.10.3 bundled in the
+#: rasterio 1.4.4 wheels included) cannot decode the v3 arrays zarr-python 3 writes: it only knows
+#: the ``endian`` codec, which the Zarr v3 specification renamed ``bytes`` (OSGeo/gdal#11787,
+#: fixed in GDAL 3.11). Zarr v2 arrays written by zarr-python 3 open in every GDAL >= 3.4.
+DEFAULT_ZARR_FORMAT: ZarrFormat = 2
 
 
 def store_url(root: str) -> str:
@@ -80,28 +102,89 @@ def zarr_store(
     )
 
 
+def _check_format(zarr_format: object) -> ZarrFormat:
+    if zarr_format not in ZARR_FORMATS or isinstance(zarr_format, bool):
+        raise ValueError(f"zarr_format must be one of {ZARR_FORMATS}, got {zarr_format!r}")
+    return zarr_format  # type: ignore[return-value]
+
+
 def open_root(
-    root: str, *, storage_options: Mapping[str, Any] | None = None, create: bool = True
+    root: str,
+    *,
+    storage_options: Mapping[str, Any] | None = None,
+    create: bool = True,
+    zarr_format: ZarrFormat | None = None,
 ) -> zarr.Group:
     """Open (and with ``create`` make) ``<root>/scenes.zarr`` with its ``scenes`` subgroup.
 
     Metadata is read without consolidation, so the driver always sees the current statuses.
+    An existing store keeps the Zarr format it was created with, so that one store never mixes
+    v2 and v3 scene groups (which no reader expects).
+
+    Args:
+        root: output root, a path or fsspec URL.
+        storage_options: fsspec options for ``root``.
+        create: make the store when there is none.
+        zarr_format: format of a new store (defaults to :data:`DEFAULT_ZARR_FORMAT`); for an
+            existing store, the format it must have (defaults to whichever it has).
 
     Raises:
         FileNotFoundError: when ``create`` is False and there is no store at ``root``.
+        ConfigError: when the existing store's format differs from ``zarr_format``.
+        ValueError: for a ``zarr_format`` other than 2 or 3.
     """
+    if zarr_format is not None:
+        zarr_format = _check_format(zarr_format)
     store = zarr_store(store_url(root), storage_options=storage_options)
     try:
         group = zarr.open_group(store, mode="r+", use_consolidated=False)
     except (FileNotFoundError, zarr.errors.GroupNotFoundError) as err:
         if not create:
             raise FileNotFoundError(f"no scan store at {store_url(root)!r}") from err
-        group = zarr.open_group(store, mode="a", zarr_format=3, use_consolidated=False)
+        group = zarr.open_group(
+            store,
+            mode="a",
+            zarr_format=zarr_format or DEFAULT_ZARR_FORMAT,
+            use_consolidated=False,
+        )
+    found = group.metadata.zarr_format
+    if zarr_format is not None and found != zarr_format:
+        raise ConfigError(
+            f"the scan store {store_url(root)!r} is Zarr format {found}, but zarr_format="
+            f"{zarr_format} was asked for; a store keeps the format it was created with: set "
+            f"zarr_format: {found}, or write to a new root"
+        )
     if "runs" not in group.attrs:
         group.attrs["runs"] = []
     if "scenes" not in group:
         group.create_group("scenes")
     return group
+
+
+def store_zarr_format(root: str, *, storage_options: Mapping[str, Any] | None = None) -> ZarrFormat:
+    """The Zarr format of the existing store under ``root``.
+
+    Raises:
+        FileNotFoundError: when there is no store at ``root``.
+    """
+    return _check_format(
+        open_root(root, storage_options=storage_options, create=False).metadata.zarr_format
+    )
+
+
+def dimension_names(array: zarr.Array) -> tuple[str, ...] | None:
+    """An array's dimension names, wherever its format keeps them.
+
+    Zarr v3 has them in the array metadata (``dimension_names``); Zarr v2 has no such field, and
+    xarray and GDAL read the ``_ARRAY_DIMENSIONS`` attribute instead. A scalar has none: ``()``.
+    """
+    if array.ndim == 0:
+        return ()
+    if array.metadata.zarr_format == 3:
+        names = array.metadata.dimension_names
+    else:
+        names = array.attrs.get("_ARRAY_DIMENSIONS")
+    return None if names is None else tuple(str(n) for n in names)
 
 
 def scenes_group(root_group: zarr.Group) -> zarr.Group:
@@ -162,6 +245,22 @@ def _coordinate(grid: RasterGrid, axis: str) -> npt.NDArray[np.float64]:
     return f + (np.arange(h, dtype=np.float64) + 0.5) * e
 
 
+def _create_array(
+    group: zarr.Group,
+    name: str,
+    *,
+    dims: tuple[str, ...],
+    attributes: Mapping[str, Any],
+    **kwargs: Any,
+) -> zarr.Array:
+    """Create an array with named dimensions in either Zarr format (see the module docstring)."""
+    if group.metadata.zarr_format == 3:
+        return group.create_array(name, dimension_names=dims, attributes=dict(attributes), **kwargs)
+    return group.create_array(
+        name, attributes={**attributes, "_ARRAY_DIMENSIONS": list(dims)}, **kwargs
+    )
+
+
 def create_scene(
     root_group: zarr.Group,
     spec: SceneSpec,
@@ -172,7 +271,13 @@ def create_scene(
     """Create (or recreate) a scene's group, arrays, coordinates and attributes; status "created".
 
     Any previous content of the group is replaced, so a rerun of a failed or interrupted scene
-    starts from empty chunks and ends bit-identical to a clean run.
+    starts from empty chunks and ends bit-identical to a clean run. The arrays take the root's
+    Zarr format.
+
+    In Zarr v2, xarray reads an array's ``fill_value`` as a CF missing value; ``mask`` and
+    ``spatial_ref`` therefore carry no fill value there (xarray would turn mask 3 and the
+    ``spatial_ref`` scalar into NaN), and chunks of ``mask`` never written read as 0. Whether a
+    pixel was scored is always ``probability != 255``.
 
     Args:
         root_group: the opened ``scenes.zarr`` root.
@@ -186,17 +291,24 @@ def create_scene(
     grid = spec.grid
     h, w = grid.shape
     crs = CRS.from_user_input(grid.crs)
+    wkt = crs.to_wkt()
     a, b, c, d, e, f = grid.transform
+    v3 = root_group.metadata.zarr_format == 3
     scenes = scenes_group(root_group)
     group = scenes.create_group(spec.key, overwrite=True)
     chunks = (min(tile_size, h), min(tile_size, w))
-    group.create_array(
+    # GDAL's Zarr driver reads the CRS of an array from its "_CRS" attribute (wkt, projjson or
+    # url; https://gdal.org/drivers/raster/zarr.html, "SRS encoding") and the geotransform from
+    # regularly spaced indexing arrays named like the dimensions (x, y).
+    gdal_crs = {"_CRS": {"wkt": wkt}}
+    _create_array(
+        group,
         "probability",
+        dims=("y", "x"),
         shape=(h, w),
         chunks=chunks,
         dtype="uint8",
         fill_value=FILL,
-        dimension_names=("y", "x"),
         attributes={
             "long_name": "probability of floating marine debris",
             "units": "1",
@@ -205,43 +317,48 @@ def create_scene(
             "_FillValue": FILL,
             "valid_range": [0, QUANT_STEPS],
             "grid_mapping": "spatial_ref",
+            **gdal_crs,
         },
     )
-    group.create_array(
+    _create_array(
+        group,
         "mask",
+        dims=("y", "x"),
         shape=(h, w),
         chunks=chunks,
         dtype="uint8",
-        fill_value=3,
-        dimension_names=("y", "x"),
+        fill_value=3 if v3 else None,
         attributes={
             "long_name": "why a pixel was not scored",
             "flag_values": [0, 1, 2, 3],
             "flag_meanings": "scored land cloud_or_shadow nodata",
             "grid_mapping": "spatial_ref",
+            **gdal_crs,
         },
     )
     for axis, n, name in (("x", w, "projection_x_coordinate"), ("y", h, "projection_y_coordinate")):
-        coord = group.create_array(
+        coord = _create_array(
+            group,
             axis,
+            dims=(axis,),
             shape=(n,),
             chunks=(n,),
             dtype="float64",
             fill_value=np.nan,
-            dimension_names=(axis,),
             attributes={"standard_name": name, "units": "m", "axis": axis.upper()},
         )
         coord[:] = _coordinate(grid, axis)
-    ref = group.create_array(
+    ref = _create_array(
+        group,
         "spatial_ref",
+        dims=(),
         shape=(),
         dtype="int64",
-        fill_value=0,
-        dimension_names=(),
+        fill_value=0 if v3 else None,
         attributes={
             **crs.to_cf(),
-            "crs_wkt": crs.to_wkt(),
-            "spatial_ref": crs.to_wkt(),
+            "crs_wkt": wkt,
+            "spatial_ref": wkt,
             "GeoTransform": " ".join(repr(float(v)) for v in (c, a, b, f, d, e)),
         },
     )
@@ -273,8 +390,10 @@ def update_scene_attrs(root_group: zarr.Group, key: str, **attrs: Any) -> None:
 def consolidate(root: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
     """Write Zarr consolidated metadata for the whole store (one read for xarray).
 
-    zarr-python warns that consolidated metadata is not yet in the Zarr v3 specification; it is
-    still what xarray reads first, and the store stays readable without it.
+    In Zarr v2 this is the ``.zmetadata`` document of the specification's era (GDAL reads it
+    too); in Zarr v3 zarr-python warns that consolidated metadata is not yet in the
+    specification. Either way it is what xarray reads first, and the store stays readable
+    without it.
     """
     store = zarr_store(store_url(root), storage_options=storage_options)
     with warnings.catch_warnings():

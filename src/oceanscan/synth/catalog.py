@@ -18,6 +18,13 @@ Layout (STAC best practices, self-contained, relative links, servable by stac-fa
 
 :func:`api_records` rewrites hrefs for any base URL (a path, ``file://`` or ``http://host/...``)
 for loading into a STAC API.
+
+The catalog is *self-contained* in the sense of pystac's ``CatalogType.SELF_CONTAINED``: every
+link is relative and no document has a ``self`` link. The STAC specification requires a ``self``
+link to be absolute, and a relative one is not merely untidy: stac-fastapi-static takes a
+document's ``self`` link as the base of its other links, a relative one leaves them without a
+scheme, and it answers every request with HTTP 500 ("No scheme supplied"). Without ``self`` links, readers resolve the relative links against the URL they
+fetched each document from, so the directory can be moved, copied or served as it is.
 """
 
 from __future__ import annotations
@@ -445,7 +452,6 @@ def _write_scene(
             {"rel": "root", "href": "../../catalog.json", "type": "application/json"},
             {"rel": "parent", "href": "../collection.json", "type": "application/json"},
             {"rel": "collection", "href": "../collection.json", "type": "application/json"},
-            {"rel": "self", "href": f"./{item_id}.json", "type": "application/geo+json"},
         ],
         "assets": assets,
     }
@@ -473,7 +479,6 @@ def _collection(items: Sequence[Mapping[str, Any]], profile: str) -> dict[str, A
         "links": [
             {"rel": "root", "href": "../catalog.json", "type": "application/json"},
             {"rel": "parent", "href": "../catalog.json", "type": "application/json"},
-            {"rel": "self", "href": "./collection.json", "type": "application/json"},
             *(
                 {
                     "rel": "item",
@@ -494,7 +499,6 @@ def _catalog() -> dict[str, Any]:
         "description": "Synthetic Sentinel-2 L2A scenes over real seas, for testing and demos.",
         "links": [
             {"rel": "root", "href": "./catalog.json", "type": "application/json"},
-            {"rel": "self", "href": "./catalog.json", "type": "application/json"},
             {
                 "rel": "child",
                 "href": f"./{COLLECTION_ID}/collection.json",
