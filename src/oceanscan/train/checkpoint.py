@@ -38,6 +38,8 @@ class CheckpointMeta:
         class_mapping: the class mapping trained on.
         data_summary: what the model was trained on (patch counts, label counts, root).
         history: one metrics dict per finished epoch, in order.
+        pr_curve: the validation precision-recall curve of this epoch (thresholds, precision,
+            recall, f1), from which the threshold was chosen.
     """
 
     epoch: int
@@ -46,6 +48,7 @@ class CheckpointMeta:
     class_mapping: str
     data_summary: dict[str, Any]
     history: list[dict[str, Any]]
+    pr_curve: dict[str, list[float]] | None = None
 
 
 def save_checkpoint(

@@ -35,6 +35,8 @@ def export_bundle(
     model.load_state_dict(ckpt.load_weights(checkpoint_dir))
     metrics = dict(meta.metrics)
     metrics["history"] = history if history is not None else meta.history
+    if meta.pr_curve is not None:
+        metrics["pr_curve"] = meta.pr_curve
     return save_bundle(
         out_dir,
         model,

@@ -338,6 +338,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 num_classes=k,
                 positive=positive,
             )
+            pr_curve = metrics.pop("pr_curve")
             metrics.update(epoch=epoch, resumed_from_epoch=resumed_from)
             improved = stopper.step(metrics["val_f1"], epoch) if ctx.is_chief else False
             stop = broadcast_flag(stopper.should_stop if ctx.is_chief else False, device)
@@ -360,6 +361,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 data_summary=data_summary,
                 keeper=keeper,
                 improved=improved,
+                pr_curve=pr_curve,
             )
             _maybe_inject_failure(cfg, ctx, epoch)
             if stop:
@@ -410,12 +412,23 @@ def _run_epoch(
 
     totals = all_reduce_sum(np.array([loss_total, batches, samples], dtype=np.float64), device)
     return {
+        "pr_curve": _pr_curve(sweep),
         "train_loss": float(totals[0] / max(totals[1], 1)),
         **_validation_metrics(confusion, sweep, positive),
         "lr": float(optimizer.param_groups[0]["lr"]),
         "train_time_s": train_time,
         "val_time_s": val_time,
         "train_samples_per_s": float(totals[2]) / max(train_time, 1e-9),
+    }
+
+
+def _pr_curve(sweep: ThresholdSweep, points: int = 101) -> dict[str, list[float]]:
+    """The validation precision-recall curve at ``points`` thresholds, small enough for JSON."""
+    curve = sweep.curve()
+    idx = np.unique(np.linspace(0, len(curve["thresholds"]) - 1, points).round().astype(int))
+    return {
+        key: [float(v) for v in np.asarray(curve[key])[idx]]
+        for key in ("thresholds", "precision", "recall", "f1")
     }
 
 
@@ -491,6 +504,7 @@ def _report(
     data_summary: dict[str, Any],
     keeper: _BestKeeper | None,
     improved: bool,
+    pr_curve: dict[str, list[float]] | None = None,
 ) -> None:
     """Rank 0 writes the checkpoint; under Ray every rank reports (``report`` is a barrier)."""
     if ctx.is_chief:
@@ -525,6 +539,7 @@ def _report(
                     class_mapping=cfg.class_mapping,
                     data_summary=data_summary,
                     history=history,
+                    pr_curve=pr_curve,
                 ),
             )
         if ctx.under_ray:

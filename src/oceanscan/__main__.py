@@ -1,0 +1,7 @@
+"""``python -m oceanscan`` runs the console script."""
+
+import sys
+
+from oceanscan.cli import main
+
+sys.exit(main())
