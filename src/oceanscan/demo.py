@@ -204,7 +204,6 @@ def _scan(catalog_json: Path, bundle: Path, root: Path, preset: DemoPreset) -> d
 
 
 def _pictures(summary: DemoSummary) -> list[Path]:
-    import geopandas as gpd
     import xarray as xr
 
     from oceanscan.model import load_bundle
@@ -226,8 +225,6 @@ def _pictures(summary: DemoSummary) -> list[Path]:
     if curve:
         written.append(pr_curve_png(pictures_dir / "pr_curve.png", curve, meta["threshold"]))
 
-    detections_path = summary.root / "detections.parquet"
-    detections = gpd.read_parquet(detections_path) if detections_path.exists() else None
     rgb_idx = [band_index(b) for b in RGB_BANDS]
     for spec in catalog_scenes(summary.catalog):
         if not isinstance(spec, object) or not hasattr(spec, "grid"):
@@ -241,7 +238,6 @@ def _pictures(summary: DemoSummary) -> list[Path]:
         chunk = read_window(spec, PixelWindow(0, 0, h, w))
         prob = ds["probability"].values.astype(np.float32)
         outlines = prob >= float(ds.attrs.get("threshold", meta["threshold"]))
-        n = 0 if detections is None else int((detections["scene"] == spec.key).sum())
         written.append(
             quicklook_png(
                 pictures_dir / f"{spec.key}.png",
@@ -250,7 +246,7 @@ def _pictures(summary: DemoSummary) -> list[Path]:
                 mask=ds["mask"].values,
                 threshold=float(ds.attrs.get("threshold", meta["threshold"])),
                 detections=outlines,
-                title=f"{spec.id}  ({n} detections)",
+                title=spec.id,
             )
         )
     return written
