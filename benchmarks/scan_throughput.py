@@ -103,9 +103,16 @@ def _scenes(catalog: Path, count: int) -> list[Any]:
 def _config(args: argparse.Namespace, root: Path, bundle: Path) -> Any:
     from oceanscan.scan.config import ScanConfig
 
-    return ScanConfig(model=str(bundle), root=str(root), tile_size_px=args.tile,
-                      margin_px=args.margin, workers=1, batch_size=args.batch_size,
-                      device="cpu", progress_bars=False)
+    return ScanConfig(
+        model=str(bundle),
+        root=str(root),
+        tile_size_px=args.tile,
+        margin_px=args.margin,
+        workers=1,
+        batch_size=args.batch_size,
+        device="cpu",
+        progress_bars=False,
+    )
 
 
 def _child(args: argparse.Namespace) -> dict[str, Any]:
@@ -116,8 +123,13 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
     sampler = _PeakSampler(os.getpid())
     sampler.start()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             object_store_memory=512 * 1024**2, logging_level="ERROR")
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        object_store_memory=512 * 1024**2,
+        logging_level="ERROR",
+    )
     scenes = _scenes(Path(args.catalog), args.scenes)
     result = scan_scenes(scenes, _config(args, Path(args.root), Path(args.bundle)))
     ray.shutdown()
@@ -139,9 +151,25 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _run_child(args: argparse.Namespace, scenes: int, root: Path) -> dict[str, Any]:
-    cmd = [sys.executable, __file__, "--child", "--catalog", args.catalog, "--bundle",
-           args.bundle, "--root", str(root), "--scenes", str(scenes), "--tile", str(args.tile),
-           "--margin", str(args.margin), "--batch-size", str(args.batch_size)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--catalog",
+        args.catalog,
+        "--bundle",
+        args.bundle,
+        "--root",
+        str(root),
+        "--scenes",
+        str(scenes),
+        "--tile",
+        str(args.tile),
+        "--margin",
+        str(args.margin),
+        "--batch-size",
+        str(args.batch_size),
+    ]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -167,8 +195,13 @@ def _model_only(args: argparse.Namespace, scenes: list[Any]) -> dict[str, Any]:
     for i in range(0, len(batch), args.batch_size):
         bundle.predict_proba(batch[i : i + args.batch_size])
     seconds = time.perf_counter() - start
-    return {"tiles": len(batch), "pixels": pixels, "seconds": seconds,
-            "pixels_per_s": pixels / seconds, "torch_threads": 1}
+    return {
+        "tiles": len(batch),
+        "pixels": pixels,
+        "seconds": seconds,
+        "pixels_per_s": pixels / seconds,
+        "torch_threads": 1,
+    }
 
 
 def _tiled_vs_whole(args: argparse.Namespace, spec: Any, root: Path) -> dict[str, Any]:
@@ -182,13 +215,15 @@ def _tiled_vs_whole(args: argparse.Namespace, spec: Any, root: Path) -> dict[str
 
     h, w = spec.grid.shape
     chunk = read_window(spec, PixelWindow(0, 0, h, w))
-    whole = quantize(load_bundle(args.bundle).predict_proba(chunk.reflectance[None])[0],
-                     chunk.mask)
+    whole = quantize(load_bundle(args.bundle).predict_proba(chunk.reflectance[None])[0], chunk.mask)
     tiled = zarr.open_group(store_url(str(root)), mode="r")[f"scenes/{spec.key}/probability"][:]
     scored = (tiled != FILL) & (whole != FILL)
     diff = np.abs(tiled.astype(int) - whole.astype(int))[scored]
-    return {"max_steps": int(diff.max()), "mean_steps": float(diff.mean()),
-            "within_1_step": float((diff <= 1).mean())}
+    return {
+        "max_steps": int(diff.max()),
+        "mean_steps": float(diff.mean()),
+        "within_1_step": float((diff <= 1).mean()),
+    }
 
 
 def main() -> None:
@@ -213,8 +248,9 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="oceanscan-bench-"))
     t0 = time.perf_counter()
-    args.catalog = str(write_catalog(work / "catalog", scenes=args.scenes, size=args.size,
-                                     seed=0).parent)
+    args.catalog = str(
+        write_catalog(work / "catalog", scenes=args.scenes, size=args.size, seed=0).parent
+    )
     args.bundle = str(_make_bundle(work / "bundle", args.width))
     prepared_s = time.perf_counter() - t0
     scenes = _scenes(Path(args.catalog), args.scenes)
@@ -222,8 +258,9 @@ def main() -> None:
     one = _run_child(args, 1, work / "one")
     many = _run_child(args, args.scenes, work / "many")
     report = {
-        "params": {k: getattr(args, k) for k in ("scenes", "size", "tile", "margin", "width",
-                                                 "batch_size")},
+        "params": {
+            k: getattr(args, k) for k in ("scenes", "size", "tile", "margin", "width", "batch_size")
+        },
         "cpus": os.cpu_count(),
         "prepare_s": prepared_s,
         "model_only": model_only,

@@ -24,9 +24,7 @@ def _png_ok(path: Path) -> None:
     assert float(pixels[..., :3].std()) > 0.01, f"{path} is blank"
 
 
-def test_demo_small_writes_every_promised_output_and_reuses_on_rerun(
-    ray_session, tmp_path, capsys
-):
+def test_demo_small_writes_every_promised_output_and_reuses_on_rerun(ray_session, tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "--size", "small"]) == 0
     printed = capsys.readouterr().out
@@ -43,8 +41,9 @@ def test_demo_small_writes_every_promised_output_and_reuses_on_rerun(
     scan = summary["scan"]
     assert len(scan["complete"]) == 2 and not scan["failed"]
     for key in scan["complete"]:
-        ds = xr.open_zarr(str(out / "scan" / "scenes.zarr"), group=f"scenes/{key}",
-                          decode_coords="all")
+        ds = xr.open_zarr(
+            str(out / "scan" / "scenes.zarr"), group=f"scenes/{key}", decode_coords="all"
+        )
         prob = ds["probability"].values
         scored = ds["mask"].values == 0
         assert np.isfinite(prob[scored]).all() and np.isnan(prob[~scored]).all()

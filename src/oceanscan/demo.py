@@ -56,12 +56,26 @@ class DemoPreset:
 #: ``default`` is what a newcomer runs (a few minutes on 2 cores); ``small`` is the CI smoke size.
 PRESETS: dict[str, DemoPreset] = {
     "default": DemoPreset(
-        patches=480, patch_size_px=64, epochs=30, warmup_epochs=3, base_width=8,
-        scenes=3, scene_size_px=768, tile_size_px=256, margin_px=32,
+        patches=480,
+        patch_size_px=64,
+        epochs=30,
+        warmup_epochs=3,
+        base_width=8,
+        scenes=3,
+        scene_size_px=768,
+        tile_size_px=256,
+        margin_px=32,
     ),
     "small": DemoPreset(
-        patches=64, patch_size_px=32, epochs=3, warmup_epochs=1, base_width=4,
-        scenes=2, scene_size_px=192, tile_size_px=64, margin_px=16,
+        patches=64,
+        patch_size_px=32,
+        epochs=3,
+        warmup_epochs=1,
+        base_width=4,
+        scenes=2,
+        scene_size_px=192,
+        tile_size_px=64,
+        margin_px=16,
     ),
 }
 
@@ -164,8 +178,10 @@ def _catalog_region(catalog_json: Path) -> dict[str, Any]:
     return {
         "name": "demo-seas",
         "bbox": [
-            float(boxes[:, 0].min()), float(boxes[:, 1].min()),
-            float(boxes[:, 2].max()), float(boxes[:, 3].max()),
+            float(boxes[:, 0].min()),
+            float(boxes[:, 1].min()),
+            float(boxes[:, 2].max()),
+            float(boxes[:, 3].max()),
         ],
         "start": (min(times) - timedelta(days=1)).isoformat(),
         "end": (max(times) + timedelta(days=1)).isoformat(),
@@ -307,21 +323,31 @@ def format_summary(summary: DemoSummary) -> str:
     """The short text the console script prints."""
     m, e, s = summary.train_metrics, summary.evaluation, summary.scan
     lines = [
-        f"oceanscan demo finished in {sum(summary.seconds.values()):.0f} s "
-        f"({', '.join(f'{k} {v:.0f} s' for k, v in summary.seconds.items())})",
-        f"  model       {summary.bundle}  val F1 {m.get('val_f1', float('nan')):.3f}  "
-        f"threshold {m.get('threshold', float('nan')):.3f}",
-        f"  scan        {summary.root}  {len(s.get('complete', []))} scenes complete, "
-        f"{len(s.get('failed', {}))} failed, {len(s.get('skipped', []))} skipped (already "
-        f"complete), {s.get('tiles', 0)} tiles",
-        f"  vs truth    precision {e.get('precision', 0):.3f}  recall {e.get('recall', 0):.3f}  "
-        f"F1 {e.get('f1', 0):.3f}  IoU {e.get('iou', 0):.3f}",
+        (
+            f"oceanscan demo finished in {sum(summary.seconds.values()):.0f} s "
+            f"({', '.join(f'{k} {v:.0f} s' for k, v in summary.seconds.items())})"
+        ),
+        (
+            f"  model       {summary.bundle}  val F1 {m.get('val_f1', float('nan')):.3f}  "
+            f"threshold {m.get('threshold', float('nan')):.3f}"
+        ),
+        (
+            f"  scan        {summary.root}  {len(s.get('complete', []))} scenes complete, "
+            f"{len(s.get('failed', {}))} failed, {len(s.get('skipped', []))} skipped (already "
+            f"complete), {s.get('tiles', 0)} tiles"
+        ),
+        (
+            f"  vs truth    precision {e.get('precision', 0):.3f}  recall {e.get('recall', 0):.3f}  "
+            f"F1 {e.get('f1', 0):.3f}  IoU {e.get('iou', 0):.3f}"
+        ),
         f"  detections  {summary.detections} in {summary.root / 'detections.parquet'}",
         f"  index       {summary.root / 'index.parquet'}",
         f"  pictures    {summary.out / 'pictures'} ({len(summary.pictures)} PNG)",
         "  open a scene:",
-        f"    xarray.open_zarr({str(summary.root / 'scenes.zarr')!r}, "
-        "group='scenes/<scene key>', decode_coords='all')",
+        (
+            f"    xarray.open_zarr({str(summary.root / 'scenes.zarr')!r}, "
+            "group='scenes/<scene key>', decode_coords='all')"
+        ),
         f"  ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC; summary in {summary.out / 'summary.json'})",
     ]
     return "\n".join(lines)

@@ -18,9 +18,19 @@ CRS = "EPSG:32631"
 def _write(path: Path, data: np.ndarray, res: float, origin: tuple[float, float]) -> RasterGrid:
     transform = from_origin(origin[0], origin[1], res, res)
     with rasterio.open(
-        path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
-        dtype=data.dtype, crs=CRS, transform=transform, nodata=0, tiled=True,
-        blockxsize=32, blockysize=32,
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=data.dtype,
+        crs=CRS,
+        transform=transform,
+        nodata=0,
+        tiled=True,
+        blockxsize=32,
+        blockysize=32,
     ) as dst:
         dst.write(data, 1)
     return RasterGrid(CRS, tuple(transform)[:6], data.shape)
@@ -42,7 +52,9 @@ def write_scene(
     for i, info in enumerate(BAND_INFO):
         factor = info.resolution_m // 10
         n = size // factor
-        smooth = 800 + 600 * np.sin(6 * xx[::factor, ::factor] + i) * np.cos(4 * yy[::factor, ::factor])
+        smooth = 800 + 600 * np.sin(6 * xx[::factor, ::factor] + i) * np.cos(
+            4 * yy[::factor, ::factor]
+        )
         dn = (smooth + rng.normal(0, 150, (n, n))).clip(1, 10000).astype(np.uint16)
         # A bright streak (debris-like) and a nodata corner.
         dn[n // 3 : n // 3 + max(1, n // 32), n // 4 : 3 * n // 4] += 1500

@@ -32,8 +32,13 @@ def setup(ray_session, tmp_path_factory):
         "regions:\n  - name: world\n    bbox: [-180, -80, 180, 80]\n"
         "    start: 2025-05-01T00:00:00Z\n    max_cloud_cover: 100\n"
     )
-    return {"base": base, "catalog": catalog, "bundle": bundle, "config": config,
-            "root": base / "out"}
+    return {
+        "base": base,
+        "catalog": catalog,
+        "bundle": bundle,
+        "config": config,
+        "root": base / "out",
+    }
 
 
 def _scan(capsys, *argv):
@@ -47,9 +52,20 @@ def _scan(capsys, *argv):
 def test_since_last_scans_only_what_is_new(setup, capsys):
     cfg = str(setup["config"])
     # First run: an explicit window that holds only the first scene (2025-06-01).
-    code, first = _scan(capsys, "--config", cfg, "--bbox", "-180", "-80", "180", "80",
-                        "--datetime", "2025-05-01T00:00:00Z/2025-06-03T00:00:00Z",
-                        "--region", "world")
+    code, first = _scan(
+        capsys,
+        "--config",
+        cfg,
+        "--bbox",
+        "-180",
+        "-80",
+        "180",
+        "80",
+        "--datetime",
+        "2025-05-01T00:00:00Z/2025-06-03T00:00:00Z",
+        "--region",
+        "world",
+    )
     assert code == 0 and first["complete"] == 1 and first["failed"] == 0
     # Since the end of that run's window: the second scene (2025-06-06) only.
     code, second = _scan(capsys, "--config", cfg, "--region", "world", "--since-last")
@@ -66,8 +82,19 @@ def test_since_last_scans_only_what_is_new(setup, capsys):
 
 
 def test_evaluate_scan_matches_a_direct_count(setup, capsys):
-    assert main(["evaluate-scan", "--root", str(setup["root"]), "--truth",
-                 str(setup["catalog"].parent), "--json"]) == 0
+    assert (
+        main(
+            [
+                "evaluate-scan",
+                "--root",
+                str(setup["root"]),
+                "--truth",
+                str(setup["catalog"].parent),
+                "--json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert len(result["scenes"]) == 2
     group = zarr.open_group(store_url(str(setup["root"])), mode="r")
@@ -95,8 +122,18 @@ def test_errors_are_reported_with_exit_code_2(setup, capsys):
     assert "unknown region 'nowhere'" in capsys.readouterr().err
     assert main(["scan", "--model", "m", "--root", "r", "--tile-size", "100"]) == 2
     assert "tile_size_px" in capsys.readouterr().err
-    assert main(["evaluate-scan", "--root", str(setup["base"] / "none"), "--truth",
-                 str(setup["catalog"])]) == 2
+    assert (
+        main(
+            [
+                "evaluate-scan",
+                "--root",
+                str(setup["base"] / "none"),
+                "--truth",
+                str(setup["catalog"]),
+            ]
+        )
+        == 2
+    )
 
 
 @pytest.mark.server
@@ -117,18 +154,30 @@ def test_scan_through_a_stac_api_equals_the_catalog_scan(setup, capsys):
     catalog.normalize_hrefs(str(served))
     catalog.save(pystac.CatalogType.SELF_CONTAINED)
     # Only the first scene (Gulf of Honduras) lies in this box.
-    where = ["--bbox", "-89", "15", "-87", "17", "--datetime",
-             "2025-05-01T00:00:00Z/2025-07-01T00:00:00Z", "--max-cloud-cover", "100",
-             "--model", str(setup["bundle"])]
+    where = [
+        "--bbox",
+        "-89",
+        "15",
+        "-87",
+        "17",
+        "--datetime",
+        "2025-05-01T00:00:00Z/2025-07-01T00:00:00Z",
+        "--max-cloud-cover",
+        "100",
+        "--model",
+        str(setup["bundle"]),
+    ]
     roots = {"api": setup["base"] / "via-api", "catalog": setup["base"] / "via-catalog"}
     with serve(served / "catalog.json") as url:
         code, summary = _scan(capsys, *where, "--root", str(roots["api"]), "--stac-url", url)
     assert code == 0 and summary["complete"] == 1, summary
-    code, summary = _scan(capsys, *where, "--root", str(roots["catalog"]), "--catalog",
-                          str(setup["catalog"].parent))
+    code, summary = _scan(
+        capsys, *where, "--root", str(roots["catalog"]), "--catalog", str(setup["catalog"].parent)
+    )
     assert code == 0 and summary["complete"] == 1, summary
     api, local = (zarr.open_group(store_url(str(r)), mode="r") for r in roots.values())
     keys = [k for k, _ in local["scenes"].groups()]
     assert [k for k, _ in api["scenes"].groups()] == keys and len(keys) == 1
-    np.testing.assert_array_equal(api[f"scenes/{keys[0]}/probability"][:],
-                                  local[f"scenes/{keys[0]}/probability"][:])
+    np.testing.assert_array_equal(
+        api[f"scenes/{keys[0]}/probability"][:], local[f"scenes/{keys[0]}/probability"][:]
+    )

@@ -14,8 +14,9 @@ T = Affine(10.0, 0.0, 500000.0, 0.0, -10.0, 1700000.0)  # UTM 16N, Gulf of Hondu
 
 
 def _find(stored, step=127):
-    return find_detections(stored, transform=T, crs="EPSG:32616", step=step, scene="s",
-                           datetime="2025-06-01T10:00:00Z")
+    return find_detections(
+        stored, transform=T, crs="EPSG:32616", step=step, scene="s", datetime="2025-06-01T10:00:00Z"
+    )
 
 
 def test_components_areas_and_statistics():
@@ -32,7 +33,9 @@ def test_components_areas_and_statistics():
     assert list(found["pixels"]) == [2, 6]
     assert list(found["area_m2"]) == [200.0, 600.0]
     assert found["max_probability"].tolist() == pytest.approx([140 / 254, 1.0])
-    assert found["mean_probability"].tolist() == pytest.approx([135 / 254, (5 * 200 + 254) / 6 / 254])
+    assert found["mean_probability"].tolist() == pytest.approx(
+        [135 / 254, (5 * 200 + 254) / 6 / 254]
+    )
     # The 6-pixel block: its centroid is the block centre, 3.5 px right, 3 px down.
     to_lonlat = Transformer.from_crs("EPSG:32616", "EPSG:4326", always_xy=True)
     lon, lat = to_lonlat.transform(500000.0 + 35.0, 1700000.0 - 30.0)

@@ -47,8 +47,15 @@ TILE, MARGIN = 64, 16
 
 def _config(root, bundle, **kw):
     return ScanConfig(
-        model=str(bundle), root=str(root), tile_size_px=TILE, margin_px=MARGIN, workers=1,
-        batch_size=4, device="cpu", progress_bars=False, **kw,
+        model=str(bundle),
+        root=str(root),
+        tile_size_px=TILE,
+        margin_px=MARGIN,
+        workers=1,
+        batch_size=4,
+        device="cpu",
+        progress_bars=False,
+        **kw,
     )
 
 
@@ -60,8 +67,11 @@ def scanned(ray_session, tmp_path_factory):
     broken = write_scene(base / "s3", "S2B_MSIL2A_20240303_T31SDA", seed=3)
     (base / "s3" / "B11.tif").unlink()  # an asset that cannot be read
     root = base / "out"
-    result = scan_scenes([*good, broken], _config(root, bundle),
-                         regions=[{"name": "test", "start": "2024-03-01", "end": "2024-03-04"}])
+    result = scan_scenes(
+        [*good, broken],
+        _config(root, bundle),
+        regions=[{"name": "test", "start": "2024-03-01", "end": "2024-03-04"}],
+    )
     return {"root": root, "bundle": bundle, "good": good, "broken": broken, "result": result}
 
 
@@ -70,8 +80,7 @@ def _reference(spec, bundle_dir):
     bundle = load_bundle(bundle_dir)
     h, w = spec.grid.shape
     chunk = read_window(spec, PixelWindow(0, 0, h, w))
-    padded = np.pad(chunk.reflectance, ((0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN)),
-                    mode="reflect")
+    padded = np.pad(chunk.reflectance, ((0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN)), mode="reflect")
     prob = np.empty((h, w), dtype=np.float32)
     size = TILE + 2 * MARGIN
     for r in range(0, h, TILE):

@@ -13,8 +13,11 @@ from oceanscan.scan.predictor import Predictor, resolve_device
 def _batch(n=3, size=48, seed=0):
     rng = np.random.default_rng(seed)
     tiles = (0.02 + 0.1 * rng.random((n, 11, size, size))).astype(np.float32)
-    return {"reflectance": tiles, "error": np.array(["", "tile (0, 1): boom", ""]),
-            "scene_key": np.array(["a", "a", "b"])}
+    return {
+        "reflectance": tiles,
+        "error": np.array(["", "tile (0, 1): boom", ""]),
+        "scene_key": np.array(["a", "a", "b"]),
+    }
 
 
 def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):  # noqa: F811
@@ -35,10 +38,26 @@ def test_tta_averages_the_eight_views(tiny_bundle):  # noqa: F811
     tta = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", tta=True)
     tiles = _batch()["reflectance"][:1]
     bundle = load_bundle(tiny_bundle)
-    views = [np.rot90(np.flip(bundle.predict_proba(np.ascontiguousarray(
-        np.flip(np.rot90(tiles, k, (-2, -1)), -1) if f else np.rot90(tiles, k, (-2, -1))
-    )), -1) if f else bundle.predict_proba(np.ascontiguousarray(np.rot90(tiles, k, (-2, -1)))),
-        -k, (-2, -1)) for f in (False, True) for k in range(4)]
+    views = [
+        np.rot90(
+            np.flip(
+                bundle.predict_proba(
+                    np.ascontiguousarray(
+                        np.flip(np.rot90(tiles, k, (-2, -1)), -1)
+                        if f
+                        else np.rot90(tiles, k, (-2, -1))
+                    )
+                ),
+                -1,
+            )
+            if f
+            else bundle.predict_proba(np.ascontiguousarray(np.rot90(tiles, k, (-2, -1)))),
+            -k,
+            (-2, -1),
+        )
+        for f in (False, True)
+        for k in range(4)
+    ]
     expected = np.mean(views, axis=0)[:, 8:40, 8:40]
     got = tta({"reflectance": tiles.copy(), "error": np.array([""])})["probability"]
     np.testing.assert_allclose(got, expected, atol=1e-5)

@@ -46,8 +46,14 @@ def _write_scene(root, spec, tile_size=64, storage_options=None, zarr_format=Non
     stored = quantize(prob, mask)
     for t in plan_tiles(spec.key, (h, w), tile_size=tile_size, margin=0):
         rows, cols = t.core.to_slices()
-        write_core(root, spec.key, t.core, stored[rows, cols], mask[rows, cols],
-                   storage_options=storage_options)
+        write_core(
+            root,
+            spec.key,
+            t.core,
+            stored[rows, cols],
+            mask[rows, cols],
+            storage_options=storage_options,
+        )
     consolidate(root, storage_options=storage_options)
     return stored, mask
 
@@ -125,8 +131,7 @@ def test_xarray_and_rioxarray_decode_the_contract(tmp_path, zarr_format):
     stored, mask = _write_scene(str(tmp_path), spec, zarr_format=zarr_format)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # consolidated metadata present: no fallback warning
-        ds = xr.open_zarr(store_url(str(tmp_path)), group=f"scenes/{spec.key}",
-                          decode_coords="all")
+        ds = xr.open_zarr(store_url(str(tmp_path)), group=f"scenes/{spec.key}", decode_coords="all")
     p = ds["probability"].values
     assert np.issubdtype(p.dtype, np.floating)
     assert np.nanmin(p) >= 0 and np.nanmax(p) <= 1
@@ -184,7 +189,9 @@ def test_gdal_3_11_opens_a_zarr_v3_store(tmp_path):
 def test_gdal_before_3_11_refuses_zarr_v3_bytes_codec(tmp_path):
     """Why v2 is the default (see docs/scan.md): older GDAL fails loudly on a v3 store."""
     if GDAL_VERSION >= (3, 11):
-        pytest.skip("this GDAL reads Zarr v3 'bytes'; test_gdal_3_11_opens_a_zarr_v3_store covers it")
+        pytest.skip(
+            "this GDAL reads Zarr v3 'bytes'; test_gdal_3_11_opens_a_zarr_v3_store covers it"
+        )
     spec = make_spec(shape=(40, 40))
     _write_scene(str(tmp_path), spec, tile_size=32, zarr_format=3)
     with pytest.raises(rasterio.errors.RasterioIOError, match="codec"):
@@ -215,8 +222,9 @@ def test_write_core_refuses_a_wrong_shape(tmp_path):
     create_scene(open_root(str(tmp_path)), spec, tile_size=32, attrs=ATTRS)
     core = next(iter(plan_tiles(spec.key, (64, 64), tile_size=32, margin=0))).core
     with pytest.raises(ValueError, match="shape"):
-        write_core(str(tmp_path), spec.key, core, np.zeros((3, 3), np.uint8),
-                   np.zeros((3, 3), np.uint8))
+        write_core(
+            str(tmp_path), spec.key, core, np.zeros((3, 3), np.uint8), np.zeros((3, 3), np.uint8)
+        )
 
 
 def test_open_root_without_a_store(tmp_path):

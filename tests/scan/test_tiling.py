@@ -35,7 +35,12 @@ def test_read_window_is_core_plus_margin_clipped_to_the_scene():
     assert (inner.read.row, inner.read.col, inner.read.height, inner.read.width) == (48, 48, 96, 96)
     assert inner.pad == ((0, 0), (0, 0))
     corner = tiles[(0, 0)]
-    assert (corner.read.row, corner.read.col, corner.read.height, corner.read.width) == (0, 0, 80, 80)
+    assert (corner.read.row, corner.read.col, corner.read.height, corner.read.width) == (
+        0,
+        0,
+        80,
+        80,
+    )
     assert corner.pad == ((16, 0), (16, 0))
     edge = tiles[(2, 2)]  # partial core: columns 128..150
     assert (edge.core.height, edge.core.width) == (64, 22)
@@ -103,9 +108,7 @@ def test_dihedral_average_inverts_each_transform():
         return x[:, 0] * weights
 
     # View T(x) = flip(rot90(x, k)) predicts T(x) * w; mapped back that is x * T^-1(w).
-    inverse_weights = [
-        np.rot90(np.flip(weights, -1) if f else weights, -k) for k, f in DIHEDRAL
-    ]
+    inverse_weights = [np.rot90(np.flip(weights, -1) if f else weights, -k) for k, f in DIHEDRAL]
     expected = batch[:, 0] * np.mean(inverse_weights, axis=0)
     assert len(DIHEDRAL) == 8 and len(set(DIHEDRAL)) == 8
     np.testing.assert_allclose(dihedral_average(predict, batch), expected, rtol=1e-5)
