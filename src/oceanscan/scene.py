@@ -79,13 +79,18 @@ class BandAsset:
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+#: Names Zarr gives its own metadata documents (v3 ``zarr.json``; the v2 names start with a dot and
+#: are caught by the leading-dot rule). A scene group named so would address the metadata of the
+#: ``scenes`` group itself; compared case-insensitively for case-insensitive filesystems.
+_RESERVED = frozenset({"zarr.json"})
 
 
 def scene_key(item_id: str) -> str:
     """Make a STAC item id safe as one path component (the scene's Zarr group name).
 
     Path separators, ``..`` and every other character outside ``[A-Za-z0-9_.-]`` become ``_``,
-    so no item id can address anything outside its own group.
+    so no item id can address anything outside its own group; an id equal to a name Zarr
+    reserves for metadata (``zarr.json``) gets a leading ``_``.
 
     Raises:
         ValueError: for an empty id.
@@ -96,6 +101,8 @@ def scene_key(item_id: str) -> str:
     key = key.replace("..", "__")
     if key.startswith("."):
         key = "_" + key[1:]
+    if key.lower() in _RESERVED:
+        key = "_" + key
     return key
 
 

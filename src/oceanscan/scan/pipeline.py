@@ -32,6 +32,7 @@ import numpy as np
 from oceanscan import __version__
 from oceanscan.scan import detections as _detections
 from oceanscan.scan import index as _index
+from oceanscan.scan.claim import ClaimStore
 from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.ledger import RunCounts, select_scenes
 from oceanscan.scan.predictor import Predictor
@@ -49,9 +50,13 @@ from oceanscan.scan.store import (
     write_core,
 )
 from oceanscan.scan.tiling import TileSpec, pad_to_tile, plan_tiles
-from oceanscan.scene import SceneSpec
+from oceanscan.scene import SceneSpec, scene_key
 
 __all__ = ["ScanResult", "scan_scenes"]
+
+#: Longest wait, in seconds, for another run's store-wide update (run record, consolidation,
+#: index and detections files) to finish.
+_ROOT_WAIT_S = 600.0
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +191,7 @@ def _record_failure(root_group: Any, spec: Any, reason: str) -> None:
     attrs: dict[str, Any] = {"item_id": item_id}
     if isinstance(spec, SceneSpec):
         attrs.update(scene_attrs_from_spec(spec))
-    group.attrs.update({**attrs, "status": "failed", "reason": reason})
+    group.update_attributes({**attrs, "status": "failed", "reason": reason})
     log.warning("scene %s failed: %s", key, reason)
 
 
@@ -241,6 +246,41 @@ def _as_scene(candidate: Any) -> SceneSpec | None:
     return candidate if isinstance(candidate, SceneSpec) else None
 
 
+def _stored_status(config: ScanConfig, key: str) -> str | None:
+    """A scene's status as the store has it now (not as read at the start of the run)."""
+    import zarr
+
+    from oceanscan.scan.store import store_url, zarr_store
+
+    store = zarr_store(store_url(config.root), storage_options=config.storage_options)
+    try:
+        group = zarr.open_group(store, path=f"scenes/{key}", mode="r", use_consolidated=False)
+    except (FileNotFoundError, zarr.errors.GroupNotFoundError):
+        return None
+    status = group.attrs.get("status")
+    return None if status is None else str(status)
+
+
+def _claim(claims: ClaimStore, config: ScanConfig, key: str, result: ScanResult) -> bool:
+    """Claim a scene for this run (see :mod:`oceanscan.scan.claim`).
+
+    False, and the scene counted as skipped, when another live run holds it or has completed it
+    since this run read the ledger: two scans of one root never write the same scene.
+    """
+    lease = claims.acquire(key)
+    if lease is None:
+        holder = claims.holder(key) or {}
+        log.info("scene %s is being scanned by run %s; left to it", key, holder.get("owner"))
+        result.counts.skipped.append(key)
+        return False
+    if _stored_status(config, key) == "complete":
+        claims.release(lease)
+        log.info("scene %s was completed by another run meanwhile; skipped", key)
+        result.counts.skipped.append(key)
+        return False
+    return True
+
+
 def scan_scenes(
     scenes: Iterable[Any],
     config: ScanConfig,
@@ -249,6 +289,10 @@ def scan_scenes(
     run_id: str | None = None,
 ) -> ScanResult:
     """Scan scenes into ``config.root``: the whole pipeline of this module's docstring.
+
+    Each scene is claimed before its group is created (:class:`~oceanscan.scan.claim.ClaimStore`,
+    lease files under ``<root>/claims``), so two runs on one root scan each scene once; the
+    claims are released when the run ends, whatever its outcome.
 
     Ray must be initialised (``ray.init``) by the caller; the CLI and ``jobs/scan.py`` do it.
 
@@ -261,14 +305,31 @@ def scan_scenes(
 
     Returns:
         The run's counts; ``oceanscan.scan.ledger.exit_code(result.counts)`` gives the exit code.
+        Scenes left to another live run on the same root are counted as skipped.
     """
+    run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    claims = ClaimStore(config.root, owner=run_id, storage_options=config.storage_options)
+    try:
+        return _scan_scenes(scenes, config, regions=regions, run_id=run_id, claims=claims)
+    finally:
+        claims.release_all()
+
+
+def _scan_scenes(
+    scenes: Iterable[Any],
+    config: ScanConfig,
+    *,
+    regions: Sequence[Mapping[str, Any]],
+    run_id: str,
+    claims: ClaimStore,
+) -> ScanResult:
+    """The body of :func:`scan_scenes`, holding ``claims`` for the run."""
     import ray.data
 
     from oceanscan.model import load_bundle
     from oceanscan.scan.reader import capture_rio_env
 
     started = datetime.now(UTC)
-    run_id = run_id or f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     result = ScanResult(run_id=run_id)
     t0 = time.perf_counter()
 
@@ -283,6 +344,8 @@ def scan_scenes(
     candidates = list(scenes)
     for rejected in (c for c in candidates if _as_scene(c) is None):
         reason = str(getattr(rejected, "reason", rejected))
+        if claims.acquire(scene_key(str(getattr(rejected, "item_id", "")) or "_")) is None:
+            continue  # another run is recording it
         _record_failure(root_group, rejected, reason)
         result.counts.failed[str(getattr(rejected, "item_id", rejected))] = reason
     todo, result.counts.skipped = select_scenes(
@@ -304,6 +367,8 @@ def scan_scenes(
     progress: dict[str, _SceneProgress] = {}
     rows: list[dict[str, Any]] = []
     for spec in todo:
+        if not _claim(claims, config, spec.key, result):
+            continue
         try:
             bundle.check_bands(tuple(b.band for b in spec.bands))
             create_scene(root_group, spec, tile_size=config.tile_size_px, attrs=run_attrs)
@@ -324,7 +389,8 @@ def scan_scenes(
         progress[spec.key] = _SceneProgress(total=len(tiles))
         rows.extend(tiles)
         log.info("scene %s: %d tiles", spec.key, len(tiles))
-    consolidate(config.root, storage_options=config.storage_options)
+    with claims.hold("_root", wait_s=_ROOT_WAIT_S):  # consolidation rewrites the root metadata
+        consolidate(config.root, storage_options=config.storage_options)
 
     if rows:
         _configure_ray_data(config)
@@ -368,6 +434,7 @@ def scan_scenes(
             num_cpus=0.25,
         )
         for row in ds.iter_rows():
+            claims.renew_due()
             key = str(row["scene_key"])
             p = progress[key]
             p.done += 1
@@ -395,21 +462,25 @@ def scan_scenes(
             log.debug("Ray Data execution statistics:\n%s", ds.stats())
 
     finished = datetime.now(UTC)
-    runs = list(root_group.attrs.get("runs", []))
-    runs.append(
-        {
-            "id": run_id,
-            "started": started.isoformat(),
-            "finished": finished.isoformat(),
-            "regions": [dict(r) for r in regions],
-            "model_sha256": bundle.sha256,
-            "software_version": __version__,
-            "counts": result.counts.as_dict(),
-        }
-    )
-    root_group.attrs["runs"] = runs
-    consolidate(config.root, storage_options=config.storage_options)
-    _index.write_index(config.root, storage_options=config.storage_options)
-    _detections.write_detections(config.root, storage_options=config.storage_options)
+    # Store-wide updates under the _root claim, from freshly read metadata: another run on this
+    # root may have appended its own record since this run opened the store.
+    with claims.hold("_root", wait_s=_ROOT_WAIT_S):
+        fresh = open_root(config.root, storage_options=config.storage_options)
+        runs = list(fresh.attrs.get("runs", []))
+        runs.append(
+            {
+                "id": run_id,
+                "started": started.isoformat(),
+                "finished": finished.isoformat(),
+                "regions": [dict(r) for r in regions],
+                "model_sha256": bundle.sha256,
+                "software_version": __version__,
+                "counts": result.counts.as_dict(),
+            }
+        )
+        fresh.attrs["runs"] = runs
+        consolidate(config.root, storage_options=config.storage_options)
+        _index.write_index(config.root, storage_options=config.storage_options)
+        _detections.write_detections(config.root, storage_options=config.storage_options)
     result.seconds = time.perf_counter() - t0
     return result

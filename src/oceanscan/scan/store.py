@@ -363,7 +363,7 @@ def create_scene(
         },
     )
     ref[()] = 0
-    group.attrs.update(
+    group.update_attributes(  # one metadata write, not one per key (see update_scene_attrs)
         {
             **scene_attrs_from_spec(spec),
             **grid_attrs(grid),
@@ -383,8 +383,16 @@ def read_scene_attrs(root_group: zarr.Group) -> dict[str, dict[str, Any]]:
 
 
 def update_scene_attrs(root_group: zarr.Group, key: str, **attrs: Any) -> None:
-    """Set attributes of one scene group (status, reason, summary...)."""
-    scenes_group(root_group)[key].attrs.update(attrs)
+    """Set attributes of one scene group (status, reason, summary...) in one metadata write.
+
+    ``group.attrs.update`` would rewrite the group's metadata (``.zattrs``, or ``zarr.json`` in
+    Zarr v3) once per key (zarr-python's ``Attributes`` is a plain ``MutableMapping``): a driver
+    killed between two of those writes left a scene
+    ``complete`` without its summary, and the next run skipped it (tests/reliability/
+    test_driver_death.py). ``update_attributes`` merges and writes once, atomically on local
+    stores (write to a temporary file, then rename) and as one PUT on object stores.
+    """
+    scenes_group(root_group)[key].update_attributes(attrs)
 
 
 def consolidate(root: str, *, storage_options: Mapping[str, Any] | None = None) -> None:
