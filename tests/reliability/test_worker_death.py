@@ -103,7 +103,10 @@ def _assert_identical(snapshot, reference):
 
 @pytest.mark.parametrize(
     ("title", "after_chunks"),
-    [(ACTOR_BUSY, 4), (READ_TASK, 1)],
+    # Reads of these tiny tiles are quick and run ahead of the predictor, so on an idle machine
+    # they can all be done before the first chunk lands: the read-task victim is taken as soon
+    # as one is running (the driver has created the store by then), the actor after 4 chunks.
+    [(ACTOR_BUSY, 4), (READ_TASK, 0)],
     ids=["inference-actor", "read-task"],
 )
 def test_sigkill_of_a_worker_mid_scan_leaves_a_store_identical_to_a_clean_run(
@@ -119,7 +122,8 @@ def test_sigkill_of_a_worker_mid_scan_leaves_a_store_identical_to_a_clean_run(
         killer.done.set()
         killer.join(timeout=5)
     assert killer.killed is not None, f"no {title} process was seen to kill"
-    assert 0 < killer.chunks_at_kill  # killed mid-scan, after tiles were written
+    assert killer.chunks_at_kill >= after_chunks  # killed mid-scan
+    assert killer.chunks_at_kill < 2 * 36, "the victim died after the scan had written everything"
     with pytest.raises(ProcessLookupError):
         os.kill(killer.killed, 0)  # it really died
     assert sorted(result.counts.complete) == sorted(keys) and not result.counts.failed
