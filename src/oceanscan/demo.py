@@ -56,10 +56,10 @@ class DemoPreset:
 #: ``default`` is what a newcomer runs (a few minutes on 2 cores); ``small`` is the CI smoke size.
 PRESETS: dict[str, DemoPreset] = {
     "default": DemoPreset(
-        patches=480,
+        patches=600,
         patch_size_px=64,
-        epochs=30,
-        warmup_epochs=3,
+        epochs=40,
+        warmup_epochs=5,
         base_width=8,
         scenes=3,
         scene_size_px=768,
