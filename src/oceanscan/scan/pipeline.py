@@ -422,7 +422,7 @@ def _scan_scenes(
             batch_format="numpy",
             compute=ray.data.ActorPoolStrategy(size=config.workers),
             num_gpus=1 if gpu else 0,
-            num_cpus=1,
+            num_cpus=config.predictor_cpus,
         )
         ds = ds.map(
             _write_tile,
