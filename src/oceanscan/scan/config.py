@@ -102,7 +102,10 @@ class ScanConfig(BaseModel):
         workers: predictor actors (one GPU each where there are GPUs).
         predictor_cpus: CPUs Ray reserves per predictor actor. Below 1 by default so that read
             and write tasks can always be scheduled beside the actors: two scans sharing a
-            2-CPU node with one whole CPU per actor would leave no CPU for reads and hang.
+            2-CPU node with one whole CPU per actor would leave no CPU for reads and hang. It
+            must differ from the read tasks' 0.5: Ray Data fuses a task map into the following
+            actor map when their resource requests match, and reads would then run inside the
+            actor, serially with prediction.
         batch_size: tiles per predictor batch.
         read_concurrency: parallel tile-read tasks; defaults to Ray Data's choice.
         device: ``auto`` uses CUDA when the actor has a GPU.
@@ -131,7 +134,7 @@ class ScanConfig(BaseModel):
     tile_size_px: int = Field(default=512, ge=16)
     margin_px: int = Field(default=32, ge=0)
     workers: int = Field(default=1, ge=1)
-    predictor_cpus: float = Field(default=0.5, gt=0.0, le=64.0)
+    predictor_cpus: float = Field(default=0.75, gt=0.0, le=64.0)
     batch_size: int = Field(default=4, ge=1)
     read_concurrency: int | None = Field(default=None, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
