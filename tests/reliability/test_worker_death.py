@@ -26,7 +26,9 @@ from oceanscan.scan.pipeline import scan_scenes
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
-ACTOR_BUSY = "ray::MapWorker(MapBatches(Predictor)).submit"
+# The actor's process, busy (title ends in ``.submit``) or between batches: either way the kill
+# lands mid-scan, and waiting for the busy title alone missed it when reads were the bottleneck.
+ACTOR_BUSY = "ray::MapWorker(MapBatches(Predictor))"
 READ_TASK = "ray::Map(_read_tile)"
 
 
