@@ -9,23 +9,21 @@ under the ``_root`` claim), no lease is left behind, and the store is bit-identi
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import datetime
 
 import geopandas as gpd
-import numpy as np
 import pytest
-import ray
-from reliability_helpers import save_tiny_bundle, store_snapshot
+from reliability_helpers import (
+    assert_same_store,
+    clean_catalog_scan,
+    ray_cluster_env,
+    scan_command,
+    store_snapshot,
+)
 
 from oceanscan.scan.claim import CLAIMS_DIR
-from oceanscan.scan.config import ScanConfig
-from oceanscan.scan.pipeline import scan_scenes
-from oceanscan.scan.sources import catalog_scenes
 from oceanscan.scan.store import open_root
-from oceanscan.synth.catalog import write_catalog
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
@@ -35,51 +33,13 @@ SCENES, SIZE, TILE = 4, 128, 32
 @pytest.fixture(scope="module")
 def setup(ray_session, tmp_path_factory):
     base = tmp_path_factory.mktemp("concurrent")
-    catalog = write_catalog(base / "catalog", scenes=SCENES, size=SIZE, seed=13).parent
-    bundle = save_tiny_bundle(base / "bundle")
-    config = ScanConfig(
-        model=str(bundle),
-        root=str(base / "clean"),
-        tile_size_px=TILE,
-        margin_px=8,
-        batch_size=2,
-        device="cpu",
-        progress_bars=False,
-    )
-    clean = scan_scenes(catalog_scenes(catalog), config)
-    assert len(clean.counts.complete) == SCENES
-    return {
-        "base": base,
-        "catalog": catalog,
-        "bundle": bundle,
-        "clean": store_snapshot(base / "clean"),
-    }
+    return clean_catalog_scan(base, scenes=SCENES, size=SIZE, tile=TILE, seed=13)
 
 
 def test_two_scans_at_once_scan_each_scene_once_and_keep_the_store_consistent(setup):
     root = setup["base"] / "shared"
-    cmd = [
-        sys.executable,
-        "-m",
-        "oceanscan",
-        "scan",
-        "--catalog",
-        str(setup["catalog"]),
-        "--model",
-        str(setup["bundle"]),
-        "--root",
-        str(root),
-        "--tile-size",
-        str(TILE),
-        "--margin",
-        "8",
-        "--batch-size",
-        "2",
-        "--no-progress",
-        "--device",
-        "cpu",
-    ]
-    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    cmd = scan_command(setup, root, tile=TILE)
+    env = ray_cluster_env()
     procs = [
         subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(2)
@@ -108,11 +68,7 @@ def test_two_scans_at_once_scan_each_scene_once_and_keep_the_store_consistent(se
         assert summary["complete"] + summary["skipped"] == SCENES
 
     # The store is exactly what one clean run writes.
-    assert sorted(snapshot) == sorted(setup["clean"])
-    for key, ref in setup["clean"].items():
-        np.testing.assert_array_equal(snapshot[key]["probability"], ref["probability"])
-        np.testing.assert_array_equal(snapshot[key]["mask"], ref["mask"])
-        assert snapshot[key]["attrs"] == ref["attrs"], key
+    assert_same_store(snapshot, setup["clean"])
     index = gpd.read_parquet(root / "index.parquet")
     assert sorted(index["scene"]) == sorted(setup["clean"])
     assert set(index["status"]) == {"complete"}

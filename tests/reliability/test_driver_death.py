@@ -9,82 +9,40 @@ and redoes only the others, and the final store is bit-identical to a clean run.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 
-import numpy as np
 import pytest
-import ray
-from reliability_helpers import chunk_files, save_tiny_bundle, scene_statuses, store_snapshot
+from reliability_helpers import (
+    assert_same_store,
+    assert_scene_equal,
+    chunk_files,
+    clean_catalog_scan,
+    ray_cluster_env,
+    scan_command,
+    scene_statuses,
+    store_snapshot,
+)
 
-from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.pipeline import scan_scenes
 from oceanscan.scan.sources import catalog_scenes
-from oceanscan.synth.catalog import write_catalog
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
 SCENES, SIZE, TILE = 5, 128, 32
 
 
-def _assert_scene_equal(got, ref, key):
-    np.testing.assert_array_equal(got["probability"], ref["probability"], err_msg=key)
-    np.testing.assert_array_equal(got["mask"], ref["mask"], err_msg=key)
-    assert got["attrs"] == ref["attrs"], key
-
-
 @pytest.fixture(scope="module")
 def setup(ray_session, tmp_path_factory):
     base = tmp_path_factory.mktemp("driver")
-    catalog = write_catalog(base / "catalog", scenes=SCENES, size=SIZE, seed=9).parent
-    bundle = save_tiny_bundle(base / "bundle")
-    config = ScanConfig(
-        model=str(bundle),
-        root=str(base / "clean"),
-        tile_size_px=TILE,
-        margin_px=8,
-        batch_size=2,
-        device="cpu",
-        progress_bars=False,
-    )
-    clean = scan_scenes(catalog_scenes(catalog), config)
-    assert len(clean.counts.complete) == SCENES
-    return {
-        "base": base,
-        "catalog": catalog,
-        "bundle": bundle,
-        "config": config,
-        "clean": store_snapshot(base / "clean"),
-    }
+    return clean_catalog_scan(base, scenes=SCENES, size=SIZE, tile=TILE, seed=9)
 
 
 def test_sigkill_of_the_scan_driver_then_rerun_redoes_only_unfinished_scenes(setup):
     root = setup["base"] / "killed"
-    cmd = [
-        sys.executable,
-        "-m",
-        "oceanscan",
-        "scan",
-        "--catalog",
-        str(setup["catalog"]),
-        "--model",
-        str(setup["bundle"]),
-        "--root",
-        str(root),
-        "--tile-size",
-        str(TILE),
-        "--margin",
-        "8",
-        "--batch-size",
-        "2",
-        "--no-progress",
-        "--device",
-        "cpu",
-    ]
-    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    cmd = scan_command(setup, root, tile=TILE)
+    env = ray_cluster_env()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     try:
@@ -110,7 +68,7 @@ def test_sigkill_of_the_scan_driver_then_rerun_redoes_only_unfinished_scenes(set
     unfinished = sorted(k for k, v in killed.items() if v["attrs"]["status"] != "complete")
     assert complete and unfinished
     for key in complete:
-        _assert_scene_equal(killed[key], setup["clean"][key], key)
+        assert_scene_equal(killed[key], setup["clean"][key], key)
     for key in unfinished:
         assert killed[key]["attrs"]["status"] == "created"
     mtimes = {k: [p.stat().st_mtime_ns for p in chunk_files(root, k)] for k in complete}
@@ -124,9 +82,7 @@ def test_sigkill_of_the_scan_driver_then_rerun_redoes_only_unfinished_scenes(set
     assert not rerun.counts.failed
     assert rerun.tiles == len(rerun.counts.complete) * (SIZE // TILE) ** 2
     final = store_snapshot(root)
-    assert sorted(final) == sorted(setup["clean"])
-    for key, ref in setup["clean"].items():
-        _assert_scene_equal(final[key], ref, key)
+    assert_same_store(final, setup["clean"])
     for key in complete:  # untouched: same chunk files, same run id as the killed run
         assert [p.stat().st_mtime_ns for p in chunk_files(root, key)] == mtimes[key]
         assert final[key]["attrs"] == killed_run[key]

@@ -17,9 +17,14 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from reliability_helpers import chunk_files, save_tiny_bundle, store_snapshot, write_scene
+from reliability_helpers import (
+    assert_same_store,
+    chunk_files,
+    save_tiny_bundle,
+    store_snapshot,
+    write_scene,
+)
 
 from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.pipeline import scan_scenes
@@ -94,15 +99,6 @@ def setup(ray_session, tmp_path_factory):
     return {"base": base, "specs": specs, "scan": scan, "clean": store_snapshot(base / "clean")}
 
 
-def _assert_identical(snapshot, reference):
-    assert sorted(snapshot) == sorted(reference)
-    for key, ref in reference.items():
-        got = snapshot[key]
-        np.testing.assert_array_equal(got["probability"], ref["probability"], err_msg=key)
-        np.testing.assert_array_equal(got["mask"], ref["mask"], err_msg=key)
-        assert got["attrs"] == ref["attrs"], key
-
-
 @pytest.mark.parametrize(
     ("title", "after_chunks"),
     # Reads of these tiny tiles are quick and run ahead of the predictor, so on an idle machine
@@ -130,4 +126,4 @@ def test_sigkill_of_a_worker_mid_scan_leaves_a_store_identical_to_a_clean_run(
         os.kill(killer.killed, 0)  # it really died
     assert sorted(result.counts.complete) == sorted(keys) and not result.counts.failed
     assert result.tiles == 2 * 36
-    _assert_identical(store_snapshot(root), setup["clean"])
+    assert_same_store(store_snapshot(root), setup["clean"])
