@@ -226,7 +226,7 @@ def _pictures(summary: DemoSummary) -> list[Path]:
     from oceanscan.plots import pr_curve_png, quicklook_png, training_curves_png
     from oceanscan.scan.reader import read_window
     from oceanscan.scan.sources import catalog_scenes
-    from oceanscan.scene import PixelWindow
+    from oceanscan.scene import PixelWindow, SceneSpec
     from oceanscan.sentinel2 import RGB_BANDS, band_index
 
     pictures_dir = summary.out / "pictures"
@@ -243,7 +243,7 @@ def _pictures(summary: DemoSummary) -> list[Path]:
 
     rgb_idx = [band_index(b) for b in RGB_BANDS]
     for spec in catalog_scenes(summary.catalog):
-        if not isinstance(spec, object) or not hasattr(spec, "grid"):
+        if not isinstance(spec, SceneSpec):  # a Rejected item: nothing was scanned
             continue
         ds = xr.open_zarr(
             str(summary.root / "scenes.zarr"), group=f"scenes/{spec.key}", decode_coords="all"
