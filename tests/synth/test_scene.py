@@ -6,7 +6,13 @@ from conftest import shared_path
 from scipy import ndimage
 
 from oceanscan.sentinel2 import SCL, fdi, ndvi
-from oceanscan.synth.scene import SyntheticScene, fdi_threshold_f1, synthesize_scene
+from oceanscan.synth.scene import (
+    SyntheticScene,
+    fdi_threshold_f1,
+    material_endmember,
+    synthesize_scene,
+)
+from oceanscan.synth.spectra import class_spectrum
 
 HARD_NEGATIVES = (2, 5, 8, 9)  # Dense Sargassum, Ship, Sediment-Laden Water, Foam
 
@@ -110,6 +116,30 @@ def test_debris_comes_as_filaments_and_small_patches(patches):
 def test_hard_negatives_are_in_most_patches(patches):
     with_negatives = [any((s.labels == c).sum() >= 3 for c in HARD_NEGATIVES) for s in patches]
     assert np.mean(with_negatives) >= 0.75
+
+
+@pytest.mark.parametrize(
+    ("class_id", "name"),
+    [(1, "Marine Debris"), (9, "Foam"), (2, "Dense Sargassum"), (7, "Marine Water")],
+)
+def test_labelled_pixels_reproduce_the_published_class_spectrum(patches, class_id, name):
+    # MARIDA's signatures are medians over annotated pixels, themselves sub-pixel mixtures: the
+    # generator's labelled pixels must look like them, not like a second dilution with water
+    refl, labels = _stack(patches)
+    ours = np.median(refl[:, labels == class_id], axis=1)
+    published = class_spectrum(class_id)
+    for band in (1, 2, 3, 7):  # B02, B03, B04, B08: native 10 m, not blurred by resampling
+        assert ours[band] == pytest.approx(published[band], rel=0.2), (name, band)
+
+
+def test_material_endmember_unmixes_the_published_spectrum():
+    water, debris = class_spectrum(7), class_spectrum(1)
+    pure = material_endmember(debris, 0.25)
+    np.testing.assert_allclose(0.75 * water + 0.25 * pure, debris, rtol=1e-5)
+    np.testing.assert_array_equal(material_endmember(debris, 1.0), debris)
+    assert (pure[[3, 7]] > debris[[3, 7]]).all()  # purer material: brighter in red and NIR
+    with pytest.raises(ValueError, match="abundance"):
+        material_endmember(debris, 0.0)
 
 
 def test_fdi_orders_classes_physically_but_does_not_separate_debris(patches):

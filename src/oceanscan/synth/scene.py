@@ -3,7 +3,9 @@
 A scene is composed the way light reaches the sensor: a water body whose colour varies smoothly
 (Marine and Mixed Water), turbid and sediment-laden plumes, shallow water along the coast, wave
 texture; floating material linearly mixed into the water pixel by its sub-pixel abundance
-(Sargassum windrows, foam lines, natural organic material, ships with wakes, marine debris); land;
+(Sargassum windrows, foam lines, natural organic material, ships with wakes, marine debris),
+its pure-material endmember unmixed from the published spectrum so that the labelled pixels
+reproduce MARIDA's class medians (which are themselves means over mixed pixels); land;
 cloud shadows and clouds on top; then the sensor: 20 m and 60 m bands integrated over their larger
 footprint and resampled to the 10 m grid, and band-dependent noise.
 
@@ -28,7 +30,7 @@ from oceanscan.sentinel2 import BAND_INFO, SCL, FdiVariant, fdi
 from oceanscan.synth import _render as r
 from oceanscan.synth.spectra import LAND_SPECTRA, SENSOR_NOISE, class_spectrum, perturbed_spectra
 
-__all__ = ["SyntheticScene", "fdi_threshold_f1", "synthesize_scene"]
+__all__ = ["SyntheticScene", "fdi_threshold_f1", "material_endmember", "synthesize_scene"]
 
 F32 = npt.NDArray[np.float32]
 
@@ -103,17 +105,23 @@ class _Canvas:
         *,
         where: npt.NDArray[np.bool_],
         pixel_spread: float = _PIXEL_SPREAD,
+        published_abundance: float = 1.0,
     ) -> None:
-        """Linear mixing: ``(1 - alpha) * current + alpha * spectrum(class, z)`` where asked.
+        """Linear mixing: ``(1 - alpha) * current + alpha * endmember(class, z)`` where asked.
 
         ``z`` holds the scene- or object-level spectral deviates; each pixel adds its own, of
-        standard deviation ``pixel_spread``.
+        standard deviation ``pixel_spread``. A published MARIDA spectrum is itself the mean of
+        annotated pixels, i.e. of mixtures of the material with water at the abundance those
+        pixels had: with ``published_abundance`` below 1 the pure-material endmember is
+        recovered from it by unmixing (see :func:`material_endmember`).
         """
         idx = np.flatnonzero(where & (alpha > 0))
         if idx.size == 0:
             return
         a = alpha.ravel()[idx]
         spec = perturbed_spectra(class_id, self.pixel_z(z.ravel()[idx], pixel_spread))
+        if published_abundance < 1.0:
+            spec = material_endmember(spec, published_abundance)
         flat = self.refl.reshape(11, -1)
         flat[:, idx] = flat[:, idx] * (1 - a) + spec * a
 
@@ -249,20 +257,46 @@ def _apply_strokes(
     A pixel is labelled when a stroke passes through it or covers half of it, and the mixed
     abundance there reaches ``label_abundance``.
 
+    The published class spectrum is what the labelled pixels reproduce on average: the material
+    is unmixed from it at the mean abundance of the pixels this call labels, since MARIDA's
+    spectra are means over annotated, mostly sub-pixel, objects (mixing the published spectrum
+    itself with water again would dilute it twice, leaving labelled debris with a third of
+    MARIDA's NIR contrast).
+
     Returns:
         ``(coverage, abundance)`` per pixel, abundance being the mixed fraction actually applied.
     """
     coverage, value = r.splat((c.h, c.w), st)
     sea = ~c.land & (c.cloud < 0.3)
     alpha = np.clip(coverage * value, 0.0, 1.0) * sea
+    traced = r.footprint((c.h, c.w), st) | (coverage >= 0.5)
+    labelled = traced & (alpha >= max(label_abundance, 1e-3)) & sea
+    published = float(alpha[labelled].mean()) if labelled.any() else 1.0
     obj_z = c.rng.normal(0, _OBJECT_SPREAD, max(int(st.obj.max(initial=-1)) + 1, 1))
     zst = r.Strokes(st.y, st.x, st.weight, obj_z[st.obj].astype(np.float32), st.obj)
     _, z = r.splat((c.h, c.w), zst)
-    c.blend(class_id, alpha, z, where=alpha > 0)
-    traced = r.footprint((c.h, c.w), st) | (coverage >= 0.5)
-    labelled = traced & (alpha >= max(label_abundance, 1e-3)) & sea
+    c.blend(class_id, alpha, z, where=alpha > 0, published_abundance=published)
     c.labels[labelled] = class_id
     return coverage, alpha
+
+
+def material_endmember(spectra: F32, abundance: float) -> F32:
+    """The pure-material spectrum whose mixture with water at ``abundance`` gives ``spectra``.
+
+    Linear unmixing against MARIDA's Marine Water median ``w``: ``w + (spectra - w) / abundance``,
+    floored at 1e-4 reflectance like the published spectra.
+
+    Args:
+        spectra: ``(11, ...)`` published (pixel-level) spectra.
+        abundance: the mean fraction of the pixel the material covered, in (0, 1].
+
+    Raises:
+        ValueError: for an abundance outside (0, 1].
+    """
+    if not 0.0 < abundance <= 1.0:
+        raise ValueError(f"Invalid abundance {abundance!r}; must be in (0, 1]")
+    water = class_spectrum(WATER).reshape(-1, *([1] * (spectra.ndim - 1)))
+    return np.maximum(water + (spectra - water) / np.float32(abundance), np.float32(1e-4))
 
 
 def _line_objects(
