@@ -210,7 +210,9 @@ def fdi(
         ValueError: for an unknown ``variant``.
     """
     if variant not in _FDI_WAVELENGTHS:
-        raise ValueError(f"Invalid FDI variant {variant!r}; must be one of {tuple(_FDI_WAVELENGTHS)}")
+        raise ValueError(
+            f"Invalid FDI variant {variant!r}; must be one of {tuple(_FDI_WAVELENGTHS)}"
+        )
     l_nir, l_red, l_swir = _FDI_WAVELENGTHS[variant]
     coeff = 10.0 * (l_nir - l_red) / (l_swir - l_red)
     nir, re2, swir = _band(x, "B08", axis), _band(x, "B06", axis), _band(x, "B11", axis)

@@ -27,18 +27,32 @@ def test_scan_to_s3_and_read_back(ray_session, s3_server, tmp_path):
     bundle = save_tiny_bundle(tmp_path / "bundle")
     root = f"s3://{s3_server.bucket}/scans/run1"
     options = s3_server.storage_options
-    config = ScanConfig(model=str(bundle), root=root, storage_options=options,
-                        tile_size_px=64, margin_px=16, device="cpu", progress_bars=False)
+    config = ScanConfig(
+        model=str(bundle),
+        root=root,
+        storage_options=options,
+        tile_size_px=64,
+        margin_px=16,
+        device="cpu",
+        progress_bars=False,
+    )
     result = scan_scenes([spec], config)
     assert exit_code(result.counts) == 0 and result.counts.complete == [spec.key]
 
     fs = s3fs.S3FileSystem(skip_instance_cache=True, **options)
     listing = fs.ls(f"{s3_server.bucket}/scans/run1")
     assert {p.rsplit("/", 1)[-1] for p in listing} >= {
-        "scenes.zarr", "index.parquet", "detections.parquet", "detections"
+        "scenes.zarr",
+        "index.parquet",
+        "detections.parquet",
+        "detections",
     }
-    ds = xr.open_zarr(f"{root}/scenes.zarr", group=f"scenes/{spec.key}", decode_coords="all",
-                      storage_options=options)
+    ds = xr.open_zarr(
+        f"{root}/scenes.zarr",
+        group=f"scenes/{spec.key}",
+        decode_coords="all",
+        storage_options=options,
+    )
     p = ds["probability"].values
     assert p.shape == (132, 132)  # 3 x 3 tiles, the last row and column partial
     scored = ~np.isnan(p)
