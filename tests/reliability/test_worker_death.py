@@ -2,7 +2,7 @@
 process running a tile-read task, while a scan is writing tiles.
 
 The victims are found the way an operator would find them, by the process titles Ray gives its
-workers (``ray::MapWorker(MapBatches(Predictor))...`` for the actor, ``ray::Map(_read_tile)`` for a
+workers (``ray::MapWorker(MapBatches(Predictor))...`` for the actor, ``ray::Map(read_tile)`` for a
 read task), and killed with ``os.kill(pid, SIGKILL)``: no hook in the pipeline, no mock. Ray Data
 restarts the actor (``max_restarts=-1``) and retries the lost batch, and Ray retries the read task
 (task ``max_retries``); the scan must finish and leave a store bit-identical to a clean run:
@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.ray, pytest.mark.slow]
 # The actor's process, busy (title ends in ``.submit``) or between batches: either way the kill
 # lands mid-scan, and waiting for the busy title alone missed it when reads were the bottleneck.
 ACTOR_BUSY = "ray::MapWorker(MapBatches(Predictor))"
-READ_TASK = "ray::Map(_read_tile)"
+READ_TASK = "ray::Map(read_tile)"
 
 
 def _ray_processes(title: str) -> list[int]:

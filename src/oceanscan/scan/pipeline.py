@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
-
 from oceanscan import __version__
 from oceanscan.scan import detections as _detections
 from oceanscan.scan import index as _index
@@ -37,19 +35,17 @@ from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.ledger import RunCounts, select_scenes
 from oceanscan.scan.predictor import Predictor
 from oceanscan.scan.store import (
-    FILL,
     consolidate,
     create_scene,
     open_root,
-    quantize,
     read_scene_attrs,
     scene_attrs_from_spec,
     scenes_group,
     threshold_step,
     update_scene_attrs,
-    write_core,
 )
-from oceanscan.scan.tiling import TileSpec, pad_to_tile, plan_tiles
+from oceanscan.scan.tasks import read_tile, write_tile
+from oceanscan.scan.tiling import plan_tiles
 from oceanscan.scene import SceneSpec, scene_key
 
 __all__ = ["ScanResult", "scan_scenes"]
@@ -96,70 +92,6 @@ class _SceneProgress:
     debris: int = 0
     max_step: int = -1
     errors: list[str] = field(default_factory=list)
-
-
-def _read_tile(
-    row: dict[str, Any],
-    *,
-    scenes: Mapping[str, SceneSpec],
-    fail_on_error: bool,
-    rio_env: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Ray task: read one tile window with its margin and pad it to the tile square.
-
-    Any exception becomes the row's ``error`` (the scene will be recorded failed with it) rather
-    than an exception, which would stop the whole stream and every other scene with it.
-    """
-    from oceanscan.scan.reader import read_window
-
-    spec = TileSpec.from_row(row)
-    size, c = spec.padded_size, spec.tile_size
-    mask = np.full((c, c), 3, dtype=np.uint8)
-    try:
-        chunk = read_window(
-            scenes[spec.scene_key], spec.read, fail_on_error=fail_on_error, rio_env=rio_env
-        )
-        reflectance = pad_to_tile(np.asarray(chunk.reflectance, dtype=np.float32), spec)
-        r0, c0 = spec.core.row - spec.read.row, spec.core.col - spec.read.col
-        h, w = spec.core.height, spec.core.width
-        mask[:h, :w] = chunk.mask[r0 : r0 + h, c0 : c0 + w]
-        row["error"] = ""
-    except Exception as err:  # noqa: BLE001  (recorded per scene; see docstring)
-        reflectance = np.zeros((11, size, size), dtype=np.float32)
-        row["error"] = f"tile {spec.index} read {spec.read}: {type(err).__name__}: {err}"
-    row["reflectance"] = reflectance
-    row["mask"] = mask
-    return row
-
-
-def _write_tile(
-    row: dict[str, Any], *, root: str, storage_options: Mapping[str, Any], step: int
-) -> dict[str, Any]:
-    """Ray task: quantize one tile core, write it (one chunk per array), return its summary."""
-    spec = TileSpec.from_row(row)
-    out = {
-        "scene_key": spec.scene_key,
-        "error": str(row["error"]),
-        "scored": 0,
-        "debris": 0,
-        "max_step": -1,
-        "pixels": spec.core.height * spec.core.width,
-    }
-    if out["error"]:
-        return out
-    h, w = spec.core.height, spec.core.width
-    mask = np.asarray(row["mask"])[:h, :w]
-    stored = quantize(np.asarray(row["probability"])[:h, :w], mask)
-    try:
-        write_core(root, spec.scene_key, spec.core, stored, mask, storage_options=storage_options)
-    except Exception as err:  # noqa: BLE001  (a failed write fails its scene, not the run)
-        out["error"] = f"tile {spec.index} write: {type(err).__name__}: {err}"
-        return out
-    scored = stored != FILL
-    out["scored"] = int(scored.sum())
-    out["debris"] = int((scored & (stored >= step)).sum())
-    out["max_step"] = int(stored[scored].max()) if out["scored"] else -1
-    return out
 
 
 def _configure_ray_data(config: ScanConfig) -> None:
@@ -399,7 +331,7 @@ def _scan_scenes(
         # schedule than one task per tile, and still stream (a batch is in flight at a time).
         ds = ray.data.from_items(rows, override_num_blocks=-(-len(rows) // config.batch_size))
         ds = ds.map(
-            _read_tile,
+            read_tile,
             fn_kwargs={
                 "scenes": planned,
                 "fail_on_error": config.fail_on_error,
@@ -425,7 +357,7 @@ def _scan_scenes(
             num_cpus=config.predictor_cpus,
         )
         ds = ds.map(
-            _write_tile,
+            write_tile,
             fn_kwargs={
                 "root": config.root,
                 "storage_options": dict(config.storage_options),
