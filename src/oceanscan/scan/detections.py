@@ -94,10 +94,14 @@ def find_detections(
     if count == 0:
         return _empty()
     ids = np.arange(1, count + 1)
-    prob = stored.astype(np.float64) / QUANT_STEPS
-    maxima = ndimage.maximum(prob, labels, ids)
-    means = ndimage.mean(prob, labels, ids)
-    pixels = ndimage.sum(hits, labels, ids).astype(np.int64)
+    # Statistics over the hit pixels alone: over the whole scene, ndimage.maximum sorts every
+    # pixel (0.44 s of 0.68 s for a 2048 px scene), on the driver, while the scan streams.
+    member = labels[hits] - 1
+    prob = stored[hits].astype(np.float64) / QUANT_STEPS
+    pixels = np.bincount(member, minlength=count).astype(np.int64)
+    means = np.bincount(member, weights=prob, minlength=count) / pixels
+    maxima = np.zeros(count)
+    np.maximum.at(maxima, member, prob)
     parts: dict[int, list[Any]] = {}
     for geom, value in shapes(
         labels.astype(np.int32), mask=hits, connectivity=8, transform=transform
