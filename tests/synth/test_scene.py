@@ -6,13 +6,8 @@ from conftest import shared_path
 from scipy import ndimage
 
 from oceanscan.sentinel2 import SCL, fdi, ndvi
-from oceanscan.synth.scene import (
-    SyntheticScene,
-    fdi_threshold_f1,
-    material_endmember,
-    synthesize_scene,
-)
-from oceanscan.synth.spectra import class_spectrum
+from oceanscan.synth.scene import SyntheticScene, fdi_threshold_f1, synthesize_scene
+from oceanscan.synth.spectra import class_spectrum, material_endmember
 
 HARD_NEGATIVES = (2, 5, 8, 9)  # Dense Sargassum, Ship, Sediment-Laden Water, Foam
 

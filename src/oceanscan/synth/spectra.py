@@ -34,6 +34,7 @@ __all__ = [
     "SIGNATURE_BAND_NM",
     "Statistic",
     "class_spectrum",
+    "material_endmember",
     "perturbed_spectra",
     "split_normal_sigma",
 ]
@@ -488,3 +489,28 @@ def perturbed_spectra(
 
 if len(BANDS) != len(SIGNATURE_BAND_NM):  # pragma: no cover - guards an edit of either table
     raise RuntimeError("MARIDA signature bands and oceanscan.sentinel2.BANDS disagree")
+
+
+#: MARIDA class id of Marine Water, the background that mixed pixels are unmixed against.
+_MARINE_WATER = 7
+
+
+def material_endmember(
+    spectra: npt.NDArray[np.float32], abundance: float
+) -> npt.NDArray[np.float32]:
+    """The pure-material spectrum whose mixture with water at ``abundance`` gives ``spectra``.
+
+    Linear unmixing against MARIDA's Marine Water median ``w``: ``w + (spectra - w) / abundance``,
+    floored at 1e-4 reflectance like the published spectra.
+
+    Args:
+        spectra: ``(11, ...)`` published (pixel-level) spectra.
+        abundance: the mean fraction of the pixel the material covered, in (0, 1].
+
+    Raises:
+        ValueError: for an abundance outside (0, 1].
+    """
+    if not 0.0 < abundance <= 1.0:
+        raise ValueError(f"Invalid abundance {abundance!r}; must be in (0, 1]")
+    water = class_spectrum(_MARINE_WATER).reshape(-1, *([1] * (spectra.ndim - 1)))
+    return np.maximum(water + (spectra - water) / np.float32(abundance), np.float32(1e-4))
