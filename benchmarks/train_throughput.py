@@ -35,7 +35,7 @@ def _train_fn(config: dict[str, Any]) -> dict[str, float]:
     from oceanscan.data import MaridaDataset
     from oceanscan.model import AttentionUNet, CombinedLoss
     from oceanscan.train.distributed import all_reduce_sum, worker_context
-    from oceanscan.train.loop import train_step
+    from oceanscan.train.steps import train_step
 
     ctx = worker_context()
     torch.set_num_threads(config["threads"])

@@ -38,17 +38,18 @@ _WHERE = {
     "resolve_storage_path": "config",
     "run_training": "ray_trainer",
     "train_loop_per_worker": "loop",
-    "train_step": "loop",
-    "validate": "loop",
+    "train_step": "steps",
+    "validate": "steps",
 }
 
 if TYPE_CHECKING:
     from oceanscan.train.config import TrainConfig, resolve_storage_path
     from oceanscan.train.early_stopping import EarlyStopping
     from oceanscan.train.export import export_bundle
-    from oceanscan.train.loop import train_loop_per_worker, train_step, validate
+    from oceanscan.train.loop import train_loop_per_worker
     from oceanscan.train.ray_trainer import TrainResult, build_trainer, run_training
     from oceanscan.train.schedule import build_scheduler, lr_at_step
+    from oceanscan.train.steps import train_step, validate
 
 
 def __getattr__(name: str) -> Any:

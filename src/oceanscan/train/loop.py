@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -45,109 +42,16 @@ from oceanscan.train.distributed import (
 )
 from oceanscan.train.early_stopping import EarlyStopping
 from oceanscan.train.export import export_bundle
+from oceanscan.train.rng import rng_state, seed_everything, set_rng_state
 from oceanscan.train.schedule import build_scheduler
+from oceanscan.train.steps import train_step, validate
 
-__all__ = ["FAILURE_MARKER", "train_loop_per_worker", "train_step", "validate"]
+__all__ = ["FAILURE_MARKER", "train_loop_per_worker"]
 
 log = logging.getLogger(__name__)
 
 #: File in the run directory that records that the injected failure has happened.
 FAILURE_MARKER = ".oceanscan_injected_failure"
-
-
-def train_step(
-    model: nn.Module,
-    batch: dict[str, torch.Tensor],
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-    optimizer: torch.optim.Optimizer,
-    *,
-    device: torch.device,
-    grad_clip_norm: float | None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """One optimizer step on one batch; returns ``(loss, gradient norm before clipping)``.
-
-    Inputs are channels_last, like the weights. On CUDA the forward pass runs under bf16 autocast
-    (no loss scaling needed, unlike fp16); the loss is computed in float32. Under DDP the gradients are averaged
-    over workers inside ``backward()``, so clipping sees the global gradient. Both results are
-    0-d tensors left on the device: reading them every step would stall the GPU queue.
-    """
-    image = batch["image"].to(device, non_blocking=True)
-    image = image.contiguous(memory_format=torch.channels_last)
-    target = batch["mask"].to(device, non_blocking=True)
-    image = torch.nan_to_num(image, nan=0.0)
-    with _autocast(device):
-        logits = model(image)
-    loss = loss_fn(logits.float(), target)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if grad_clip_norm is not None:
-        norm = torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip_norm)
-    else:
-        norm = torch.linalg.vector_norm(
-            torch.stack([p.grad.norm() for p in model.parameters() if p.grad is not None])
-        )
-    optimizer.step()
-    return loss.detach(), norm.detach()
-
-
-def _autocast(device: torch.device) -> AbstractContextManager[Any]:
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return nullcontext()
-
-
-@torch.no_grad()
-def validate(
-    model: nn.Module,
-    batches: Iterable[dict[str, torch.Tensor]],
-    *,
-    num_classes: int,
-    positive: int,
-    device: torch.device,
-) -> tuple[ConfusionMatrix, ThresholdSweep]:
-    """Confusion counts (argmax prediction) and threshold-sweep counts of the positive class.
-
-    The counts are this worker's only; the caller sums them over workers before computing any
-    metric, so that F1 is the F1 of the whole validation set.
-    """
-    model.eval()
-    confusion = ConfusionMatrix(num_classes, ignore_index=IGNORE_INDEX)
-    sweep = ThresholdSweep(positive=positive, ignore_index=IGNORE_INDEX)
-    for batch in batches:
-        image = torch.nan_to_num(batch["image"].to(device, non_blocking=True), nan=0.0)
-        image = image.contiguous(memory_format=torch.channels_last)
-        target = batch["mask"].to(device, non_blocking=True)
-        with _autocast(device):
-            logits = model(image)
-        prob = torch.softmax(logits.float(), dim=1)
-        confusion.update(prob.argmax(dim=1), target)
-        sweep.update(prob[:, positive], target)
-    return confusion, sweep
-
-
-def _seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict[str, Any]) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def _device(ctx: WorkerContext, use_gpu: bool) -> torch.device:
@@ -271,7 +175,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     cuda = device.type == "cuda"
     if cuda:
         torch.backends.cudnn.benchmark = True
-    _seed_everything(cfg.seed + ctx.rank)
+    seed_everything(cfg.seed + ctx.rank)
 
     k, positive = num_classes(cfg.class_mapping), positive_class(cfg.class_mapping)
     train_ds, val_ds = build_datasets(cfg)
@@ -293,7 +197,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
         "attention_heads": cfg.attention_heads,
     }
     model = _build_model(arch, cfg.seed, ctx, device)
-    _seed_everything(cfg.seed + ctx.rank)
+    seed_everything(cfg.seed + ctx.rank)
     weights = None
     if cfg.class_weighted_loss and counts.sum() > 0:
         weights = class_weights_from_counts(counts)
@@ -343,7 +247,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
                 best_epoch=stopper.best_epoch, best_val_f1=stopper.best, stopped_early=stop
             )
             history.append(metrics)
-            rng_states = all_gather_objects(_rng_state())
+            rng_states = all_gather_objects(rng_state())
             _report(
                 cfg,
                 ctx,
@@ -480,9 +384,9 @@ def _restore(
     stopper.load_state_dict(state["early_stopping"])
     rng = state.get("rng_per_rank", [])
     if len(rng) == ctx.world_size:
-        _set_rng_state(rng[ctx.rank])
+        set_rng_state(rng[ctx.rank])
     else:  # a different worker count: the old streams do not map onto the new ranks
-        _seed_everything(state["seed"] + 1000 * meta.epoch + ctx.rank)
+        seed_everything(state["seed"] + 1000 * meta.epoch + ctx.rank)
     return meta.epoch, list(meta.history)
 
 
