@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from affine import Affine
 from rasterio.transform import from_origin
 
 from oceanscan.scene import BandAsset, RasterGrid, SceneSpec
@@ -15,8 +16,17 @@ from oceanscan.sentinel2 import BAND_INFO
 CRS = "EPSG:32631"
 
 
-def _write(path: Path, data: np.ndarray, res: float, origin: tuple[float, float]) -> RasterGrid:
-    transform = from_origin(origin[0], origin[1], res, res)
+def write_geotiff(
+    path: Path,
+    data: np.ndarray,
+    transform: Affine,
+    *,
+    crs: str = CRS,
+    nodata: int | None = 0,
+    block: int | None = None,
+) -> RasterGrid:
+    """One band as a GeoTIFF (tiled in ``block`` px squares when given); returns its grid."""
+    tiling = {"tiled": True, "blockxsize": block, "blockysize": block} if block else {}
     with rasterio.open(
         path,
         "w",
@@ -25,15 +35,17 @@ def _write(path: Path, data: np.ndarray, res: float, origin: tuple[float, float]
         height=data.shape[0],
         count=1,
         dtype=data.dtype,
-        crs=CRS,
+        crs=crs,
         transform=transform,
-        nodata=0,
-        tiled=True,
-        blockxsize=32,
-        blockysize=32,
+        nodata=nodata,
+        **tiling,
     ) as dst:
         dst.write(data, 1)
-    return RasterGrid(CRS, tuple(transform)[:6], data.shape)
+    return RasterGrid(crs, tuple(transform)[:6], data.shape)
+
+
+def _write(path: Path, data: np.ndarray, res: float, origin: tuple[float, float]) -> RasterGrid:
+    return write_geotiff(path, data, from_origin(origin[0], origin[1], res, res), block=32)
 
 
 def write_scene(

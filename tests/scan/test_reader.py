@@ -11,6 +11,7 @@ import rasterio.warp
 from affine import Affine
 from conftest import shared_path
 from rasterio.enums import Resampling
+from scene_files import write_geotiff
 
 from oceanscan.errors import SceneError
 from oceanscan.scan.reader import GDAL_CLOUD_DEFAULTS, capture_rio_env, gdal_path, read_window
@@ -118,28 +119,11 @@ def _ramp(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return 3000.0 + (x - 400000.0) * 0.7 - (y - 4000000.0) * 0.3
 
 
-def _write(path: Path, data: np.ndarray, transform: Affine, nodata: int | None = 0) -> RasterGrid:
-    with rasterio.open(
-        path,
-        "w",
-        driver="GTiff",
-        width=data.shape[1],
-        height=data.shape[0],
-        count=1,
-        dtype=data.dtype,
-        crs=CRS,
-        transform=transform,
-        nodata=nodata,
-    ) as dst:
-        dst.write(data, 1)
-    return RasterGrid(CRS, tuple(transform)[:6], data.shape)
-
-
 def _write_ramp(path: Path, res: int, left: float, top: float, n: int) -> RasterGrid:
     t = Affine(res, 0, left, 0, -res, top)
     cols, rows = np.meshgrid(np.arange(n), np.arange(n))
     x, y = t @ (cols + 0.5, rows + 0.5)
-    return _write(path, np.rint(_ramp(x, y)).astype(np.uint16), t)
+    return write_geotiff(path, np.rint(_ramp(x, y)).astype(np.uint16), t, crs=CRS)
 
 
 def test_coarse_grids_with_shifted_origins_are_aligned(tmp_path):
@@ -182,13 +166,13 @@ def test_nodata_and_scl_make_the_mask(tmp_path):
         if band == "B02":
             data[:4, :] = 0  # a nodata strip in one band only
         path = tmp_path / f"{band}.tif"
-        grids[band] = _write(path, data, Affine(res, 0, left, 0, -res, top))
+        grids[band] = write_geotiff(path, data, Affine(res, 0, left, 0, -res, top), crs=CRS)
         hrefs[band] = str(path)
     scl = np.full((24, 24), SCL.WATER, dtype=np.uint8)
     scl[10:14, 10:14] = SCL.CLOUD_HIGH_PROBABILITY
     scl[20:, :] = SCL.VEGETATION
     scl[:, 22:] = SCL.NO_DATA
-    scl_grid = _write(tmp_path / "SCL.tif", scl, Affine(20, 0, left, 0, -20, top))
+    scl_grid = write_geotiff(tmp_path / "SCL.tif", scl, Affine(20, 0, left, 0, -20, top), crs=CRS)
     spec = _spec(
         hrefs, grids=grids, scl=BandAsset("SCL", str(tmp_path / "SCL.tif"), scl_grid), offset=-0.1
     )
