@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from oceanscan.cli._table import METRICS_HEADER, metrics_columns
+
 __all__ = ["register"]
 
 
@@ -16,12 +18,9 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(result, indent=1))
         return 0
     base = result["baseline"]
-    print(f"{'':10s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'iou':>9s} {'threshold':>10s}")
+    print(f"{'':10s} {METRICS_HEADER} {'threshold':>10s}")
     for name, row in (("model", result), (base["name"], base)):
-        print(
-            f"{name:10s} {row['precision']:9.4f} {row['recall']:9.4f} {row['f1']:9.4f} "
-            f"{row['iou']:9.4f} {row['threshold']:10.4g}"
-        )
+        print(f"{name:10s} {metrics_columns(row)} {row['threshold']:10.4g}")
     print(
         f"{result['split']} split: {result['patches']} patches, {result['labelled_pixels']} labelled pixels"
     )

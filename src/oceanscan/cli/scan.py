@@ -8,6 +8,7 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from oceanscan.cli._table import METRICS_HEADER, metrics_columns
 from oceanscan.errors import ConfigError
 
 __all__ = ["add_scan_arguments", "config_from_args", "register", "run_scan"]
@@ -147,12 +148,9 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=1))
         return 0
-    print(f"{'scene':48s} {'precision':>9s} {'recall':>9s} {'f1':>9s} {'iou':>9s}")
+    print(f"{'scene':48s} {METRICS_HEADER}")
     for key, row in [*result["scenes"].items(), ("total", result["total"])]:
-        print(
-            f"{key:48s} {row['precision']:9.4f} {row['recall']:9.4f} {row['f1']:9.4f} "
-            f"{row['iou']:9.4f}"
-        )
+        print(f"{key:48s} {metrics_columns(row)}")
     return 0
 
 
