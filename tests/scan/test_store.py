@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -230,3 +232,20 @@ def test_write_core_refuses_a_wrong_shape(tmp_path):
 def test_open_root_without_a_store(tmp_path):
     with pytest.raises(FileNotFoundError, match="no scan store"):
         open_root(str(tmp_path / "none"), create=False)
+
+
+def test_runs_opening_a_new_root_at_once_all_get_it(tmp_path):
+    # Scheduled scans can start together on an empty root: each must find or make the store,
+    # whichever creates the "scenes" group first.
+    roots = [str(tmp_path / f"root{i}") for i in range(10)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        for root in roots:
+            start = threading.Barrier(4)
+
+            def open_together(root: str = root, start: threading.Barrier = start) -> str:
+                start.wait()
+                return str(open_root(root).path)
+
+            opened = list(pool.map(lambda _: open_together(), range(4)))
+            assert len(opened) == 4
+            assert "scenes" in open_root(root, create=False)

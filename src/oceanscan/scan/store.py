@@ -24,6 +24,7 @@ Only the driver creates groups, arrays and attributes; workers only write whole 
 
 from __future__ import annotations
 
+import time
 import warnings
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -108,6 +109,10 @@ def _check_format(zarr_format: object) -> ZarrFormat:
     return zarr_format  # type: ignore[return-value]
 
 
+#: Tries at opening-or-creating a new root that other runs are creating at the same moment.
+_CREATE_ATTEMPTS = 5
+
+
 def open_root(
     root: str,
     *,
@@ -141,12 +146,7 @@ def open_root(
     except (FileNotFoundError, zarr.errors.GroupNotFoundError) as err:
         if not create:
             raise FileNotFoundError(f"no scan store at {store_url(root)!r}") from err
-        group = zarr.open_group(
-            store,
-            mode="a",
-            zarr_format=zarr_format or DEFAULT_ZARR_FORMAT,
-            use_consolidated=False,
-        )
+        group = _create_root(store, zarr_format or DEFAULT_ZARR_FORMAT)
     found = group.metadata.zarr_format
     if zarr_format is not None and found != zarr_format:
         raise ConfigError(
@@ -157,8 +157,26 @@ def open_root(
     if "runs" not in group.attrs:
         group.attrs["runs"] = []
     if "scenes" not in group:
-        group.create_group("scenes")
+        try:
+            group.create_group("scenes")
+        except zarr.errors.ContainsGroupError:
+            pass  # another run on this root made it since the check: scans may start together
     return group
+
+
+def _create_root(store: zarr.storage.StoreLike, zarr_format: ZarrFormat) -> zarr.Group:
+    """Make the root group, or open it when another run made it first (scans may start together).
+
+    ``mode="a"`` opens a group that exists and creates one that does not; between its check and
+    its write another run may create the group, which it reports as ``ContainsGroupError``: the
+    next attempt then opens that group.
+    """
+    for _ in range(_CREATE_ATTEMPTS - 1):
+        try:
+            return zarr.open_group(store, mode="a", zarr_format=zarr_format, use_consolidated=False)
+        except zarr.errors.ContainsGroupError:
+            time.sleep(0.05)
+    return zarr.open_group(store, mode="a", zarr_format=zarr_format, use_consolidated=False)
 
 
 def store_zarr_format(root: str, *, storage_options: Mapping[str, Any] | None = None) -> ZarrFormat:
