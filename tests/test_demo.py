@@ -57,8 +57,12 @@ def test_demo_small_writes_every_promised_output_and_reuses_on_rerun(ray_session
     detections = gpd.read_parquet(out / "scan" / "detections.parquet")
     assert len(detections) == summary["detections"]
     assert detections.crs.to_epsg() == 4326
-    # Scored against the synthetic truth.
-    assert set(summary["evaluation"]) >= {"precision", "recall", "f1", "iou"}
+    # Scored against the synthetic truth: the first scene is a debris event, so there is debris
+    # to find, and false detections are counted per km2 of the debris-free water.
+    evaluation = summary["evaluation"]
+    assert set(evaluation) >= {"precision", "recall", "f1", "iou", "false_detections_per_km2"}
+    assert evaluation["tp"] + evaluation["fn"] > 0
+    assert evaluation["debris_free_km2"] > 0
     # Pictures: a quicklook per scene, the training curves, the PR curve.
     names = {Path(p).name for p in summary["pictures"]}
     assert {"training_curves.png", "pr_curve.png"} <= names

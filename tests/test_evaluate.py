@@ -14,11 +14,21 @@ from oceanscan.classes import map_labels
 from oceanscan.cli import main
 from oceanscan.data import load_patch, read_split_ids
 from oceanscan.evaluate import best_f1_threshold, evaluate_fdi_baseline
+from oceanscan.metrics import count_false_detections
 from oceanscan.model import AttentionUNet, save_bundle
 from oceanscan.sentinel2 import fdi
 from oceanscan.synth.patches import write_patches
 
-KEYS = {"precision", "recall", "f1", "iou", "threshold"}
+KEYS = {
+    "precision",
+    "recall",
+    "f1",
+    "iou",
+    "threshold",
+    "false_detections",
+    "debris_free_km2",
+    "false_detections_per_km2",
+}
 
 
 def _brute_force(scores, targets):
@@ -99,7 +109,7 @@ def test_evaluate_cli_prints_model_and_baseline_json(data_dir, bundle_dir):
     result = json.loads(buf.getvalue())
     assert KEYS <= set(result) and KEYS <= set(result["baseline"])
     assert result["threshold"] == 0.5 and result["baseline"]["name"] == "fdi"
-    pixels, _ = _labelled_debris(data_dir, "test")
+    pixels, debris = _labelled_debris(data_dir, "test")
     # unlabelled pixels are neither positive nor negative: only labelled ones are counted
     assert result["labelled_pixels"] == result["baseline"]["labelled_pixels"] == pixels
     assert 0 < pixels < 32 * 32 * result["patches"]  # sparse labels
@@ -107,6 +117,21 @@ def test_evaluate_cli_prints_model_and_baseline_json(data_dir, bundle_dir):
         p, r, f1 = row["precision"], row["recall"], row["f1"]
         assert f1 == pytest.approx(2 * p * r / (p + r) if p + r else 0.0)
         assert row["iou"] == pytest.approx(f1 / (2 - f1))
+        # 10 m pixels: the labelled non-debris pixels, 1e4 to the km2.
+        assert row["debris_free_km2"] == pytest.approx((pixels - debris) / 1e4)
+        assert row["false_detections_per_km2"] == pytest.approx(
+            row["false_detections"] / row["debris_free_km2"]
+        )
+
+
+def test_evaluate_cli_table_has_the_false_detection_column(data_dir, bundle_dir):
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        assert main(["evaluate", "--data", str(data_dir), "--model", str(bundle_dir)]) == 0
+    header, model, fdi_row, *_ = buf.getvalue().splitlines()
+    assert header.split()[-2:] == ["FD/km2", "threshold"]
+    assert model.split()[0] == "model" and fdi_row.split()[0] == "fdi"
+    assert len(model.split()) == len(fdi_row.split()) == 7
 
 
 def test_fdi_baseline_threshold_is_tuned_on_val(data_dir):
@@ -125,3 +150,15 @@ def test_fdi_baseline_threshold_is_tuned_on_val(data_dir):
     assert on_val["f1"] == pytest.approx(
         best_f1_threshold(np.concatenate(scores), np.concatenate(targets))[1]
     )
+
+
+def test_fdi_false_detections_are_counted_per_patch(data_dir):
+    result = evaluate_fdi_baseline(data_dir, "test")
+    count = 0
+    for pid in read_split_ids(data_dir, "test"):
+        reflectance, classes, _ = load_patch(data_dir, pid)
+        t = map_labels(classes, "binary")
+        index = fdi(reflectance)
+        flagged = np.where(np.isfinite(index), index >= result["threshold"], False)
+        count += count_false_detections(flagged, t == 1, t == 0)
+    assert result["false_detections"] == count

@@ -5,11 +5,20 @@ training). The baseline is the Floating Debris Index (Biermann et al. 2020, Sci.
 eq. 1; :func:`oceanscan.sentinel2.fdi`) above one threshold, tuned for F1 on the val split of the
 same directory, so that both are judged the same way: one threshold chosen on val, scored on the
 evaluation split. Only labelled pixels count; unlabelled pixels are neither positive nor negative.
+
+Next to precision, recall, F1 and IoU, both report false detections per km2 of debris-free water
+(:class:`oceanscan.metrics.FalseDetections`): in each patch, the flagged pixels (model
+probability at or above the bundle threshold; FDI at or above its val-tuned threshold) form
+8-connected components, and a component with no pixel labelled debris (the positive class) and at
+least one labelled otherwise is a false detection; their count over all patches is divided by the
+labelled non-debris area of the patches, at 10 m per pixel (1e4 pixels per km2). Components are
+per patch: one crossing a patch edge counts once in each patch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +28,7 @@ import torch
 
 from oceanscan.classes import IGNORE_INDEX, map_labels, positive_class
 from oceanscan.data import load_patch, read_split_ids
-from oceanscan.metrics import ConfusionMatrix
+from oceanscan.metrics import ConfusionMatrix, FalseDetections
 from oceanscan.model import load_bundle
 from oceanscan.sentinel2 import fdi
 
@@ -81,31 +90,61 @@ def _labelled_patches(
         yield np.asarray(reflectance, dtype=np.float32), binary
 
 
-def _scores(
-    confusion: ConfusionMatrix, threshold: float, patches: int, pixels: int
-) -> dict[str, Any]:
-    m = confusion.metrics(positive=1)
-    out: dict[str, Any] = {k: float(m[k]) for k in _METRIC_KEYS}
-    out.update(threshold=float(threshold), patches=patches, labelled_pixels=pixels)
-    return out
+#: Area of one pixel of MARIDA's (and the synthetic patches') 10 m grid, in square metres.
+_PIXEL_AREA_M2 = 100.0
 
 
-def _update(
-    confusion: ConfusionMatrix,
-    scores: npt.NDArray[np.floating],
-    threshold: float,
-    targets: npt.NDArray[np.int64],
-) -> int:
-    labelled = targets != IGNORE_INDEX
-    pred = np.where(np.isfinite(scores), scores >= threshold, False).astype(np.int64)
-    confusion.update(torch.from_numpy(pred[labelled]), torch.from_numpy(targets[labelled]))
-    return int(labelled.sum())
+@dataclass
+class _Tally:
+    """Pixel counts and false detections of one detector over the patches of a split."""
+
+    confusion: ConfusionMatrix = field(
+        default_factory=lambda: ConfusionMatrix(2, ignore_index=IGNORE_INDEX)
+    )
+    false_detections: FalseDetections = field(default_factory=FalseDetections)
+    patches: int = 0
+    pixels: int = 0
+
+    def add(
+        self, scores: npt.NDArray[np.floating], threshold: float, targets: npt.NDArray[np.int64]
+    ) -> None:
+        """Count one patch: ``scores`` (H, W) flagged at ``threshold`` against ``targets``."""
+        labelled = targets != IGNORE_INDEX
+        flagged = np.where(np.isfinite(scores), scores >= threshold, False)
+        self.confusion.update(
+            torch.from_numpy(flagged[labelled].astype(np.int64)),
+            torch.from_numpy(targets[labelled]),
+        )
+        self.false_detections.update(
+            flagged, targets == 1, targets == 0, pixel_area_m2=_PIXEL_AREA_M2
+        )
+        self.patches += 1
+        self.pixels += int(labelled.sum())
+
+    def result(self, threshold: float) -> dict[str, Any]:
+        m = self.confusion.metrics(positive=1)
+        out: dict[str, Any] = {k: float(m[k]) for k in _METRIC_KEYS}
+        out.update(self.false_detections.as_dict())
+        out.update(threshold=float(threshold), patches=self.patches, labelled_pixels=self.pixels)
+        return out
 
 
 def evaluate_fdi_baseline(
     root: str | Path, split: str = "test", *, mapping: str = "binary", tune_split: str = "val"
 ) -> dict[str, Any]:
-    """F1, precision, recall and IoU of ``FDI >= t``, with ``t`` tuned for F1 on ``tune_split``."""
+    """Scores of ``FDI >= t`` on ``split``, with ``t`` tuned for F1 on ``tune_split``.
+
+    Args:
+        root: MARIDA-layout directory (``patches/``, ``splits/``).
+        split: the split scored, defaults to test.
+        mapping: class mapping whose positive class is debris, defaults to ``"binary"``.
+        tune_split: the split the threshold is tuned on, defaults to val.
+
+    Returns:
+        ``precision``, ``recall``, ``f1``, ``iou``, ``false_detections``, ``debris_free_km2``,
+        ``false_detections_per_km2`` (see the module docstring), ``threshold``, ``patches``,
+        ``labelled_pixels``, ``name`` (``"fdi"``) and ``tuned_on``.
+    """
     scores, targets = [], []
     for reflectance, binary in _labelled_patches(root, tune_split, mapping):
         labelled = binary != IGNORE_INDEX
@@ -115,12 +154,10 @@ def evaluate_fdi_baseline(
         np.concatenate(scores) if scores else np.zeros(0),
         np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64),
     )
-    confusion = ConfusionMatrix(2, ignore_index=IGNORE_INDEX)
-    patches = pixels = 0
+    tally = _Tally()
     for reflectance, binary in _labelled_patches(root, split, mapping):
-        pixels += _update(confusion, fdi(reflectance, axis=0), threshold, binary)
-        patches += 1
-    result = _scores(confusion, threshold, patches, pixels)
+        tally.add(fdi(reflectance, axis=0), threshold, binary)
+    result = tally.result(threshold)
     result.update(name="fdi", tuned_on=tune_split)
     return result
 
@@ -137,36 +174,34 @@ def evaluate_bundle(
         batch_size: patches per forward pass, defaults to 8.
 
     Returns:
-        ``precision``, ``recall``, ``f1``, ``iou`` and ``threshold`` of the model (at its bundle
-        threshold), counts, the bundle's sha256, and ``baseline`` with the same keys for FDI.
+        ``precision``, ``recall``, ``f1``, ``iou``, ``false_detections``, ``debris_free_km2``,
+        ``false_detections_per_km2`` (see the module docstring) and ``threshold`` of the model
+        (at its bundle threshold), counts, the bundle's sha256, and ``baseline`` with the same
+        keys for FDI.
     """
     bundle = load_bundle(bundle_dir)
     mapping = str(bundle.meta.get("class_mapping", "binary"))
-    confusion = ConfusionMatrix(2, ignore_index=IGNORE_INDEX)
-    patches = pixels = 0
+    tally = _Tally()
     images: list[npt.NDArray[np.float32]] = []
     labels: list[npt.NDArray[np.int64]] = []
 
-    def flush() -> int:
+    def flush() -> None:
         prob = bundle.predict_proba(np.stack(images))
-        n = sum(
-            _update(confusion, p, bundle.threshold, t) for p, t in zip(prob, labels, strict=True)
-        )
+        for p, t in zip(prob, labels, strict=True):
+            tally.add(p, bundle.threshold, t)
         images.clear()
         labels.clear()
-        return n
 
     for reflectance, binary in _labelled_patches(root, split, mapping):
         if images and reflectance.shape != images[0].shape:
-            pixels += flush()
+            flush()
         images.append(reflectance)
         labels.append(binary)
-        patches += 1
         if len(images) == batch_size:
-            pixels += flush()
+            flush()
     if images:
-        pixels += flush()
-    result = _scores(confusion, bundle.threshold, patches, pixels)
+        flush()
+    result = tally.result(bundle.threshold)
     result.update(
         split=split,
         data_root=str(root),

@@ -1,6 +1,6 @@
-"""Segmentation metrics as mergeable counts: a confusion matrix and a threshold sweep.
+"""Segmentation metrics as mergeable counts: a confusion matrix, a threshold sweep, false detections.
 
-Both accumulate raw integer counts (never ratios), so per-worker results combine exactly by
+All three accumulate raw counts (never ratios), so per-worker results combine exactly by
 summing, which is what an all-reduce over Ray Train workers does. Unlabelled pixels
 (:data:`oceanscan.classes.IGNORE_INDEX`) are never counted, in particular never as negatives:
 MARIDA labels a few pixels per patch and leaves the rest unlabelled, and counting those as
@@ -13,16 +13,24 @@ functions (``semantic_segmentation/unet/evaluation.py`` in marine-debris/marine-
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import torch
+from scipy import ndimage
 from torch import Tensor
 
 from oceanscan.classes import IGNORE_INDEX
 
-__all__ = ["ConfusionMatrix", "ThresholdSweep", "binary_scores"]
+__all__ = [
+    "ConfusionMatrix",
+    "FalseDetections",
+    "ThresholdSweep",
+    "binary_scores",
+    "count_false_detections",
+]
 
 ArrayLike = Tensor | npt.NDArray[Any]
 
@@ -352,12 +360,23 @@ class ThresholdSweep:
         """Highest probability on a positive pixel (0.0 before any)."""
         return float(self.positive_max) if self.num_positive else 0.0
 
-    def curve(self) -> dict[str, npt.NDArray[Any]]:
+    def curve(self, *, prevalence: float | None = None) -> dict[str, npt.NDArray[Any]]:
         """Counts and scores at every threshold, for a precision-recall plot.
+
+        Args:
+            prevalence: score as if this fraction of the labelled pixels were positive:
+                false positives are scaled by ``(P / N) * (1 - prevalence) / prevalence``, the
+                number of negatives such a set would hold per positive. Validation patches are
+                chosen for their debris and hold far more of it than a real sea, so a threshold
+                tuned on them as they are flags too much of a clean sea. ``None`` (default)
+                scores the counts as they are; ``fp`` is always the raw count.
 
         Returns:
             Arrays of length ``bins``: ``thresholds``, ``tp``, ``fp``, ``fn`` (pixels with
             probability >= threshold), ``precision``, ``recall``, ``f1`` (0.0 on zero division).
+
+        Raises:
+            ValueError: for a prevalence outside (0, 1).
         """
         counts = self.counts.detach().cpu().numpy()
         # Suffix sums: pixels whose bin is >= i, i.e. whose probability is >= threshold i.
@@ -365,6 +384,12 @@ class ThresholdSweep:
         tp = counts[1, ::-1].cumsum()[::-1]
         fn = counts[1].sum() - tp
         tpf, fpf, fnf = tp.astype(np.float64), fp.astype(np.float64), fn.astype(np.float64)
+        if prevalence is not None:
+            if not 0.0 < prevalence < 1.0:
+                raise ValueError(f"prevalence must be within (0, 1), got {prevalence!r}")
+            pos, neg = float(counts[1].sum()), float(counts[0].sum())
+            if pos > 0 and neg > 0:
+                fpf = fpf * (pos / neg) * (1.0 - prevalence) / prevalence
         return {
             "thresholds": self.thresholds,
             "tp": tp,
@@ -375,7 +400,7 @@ class ThresholdSweep:
             "f1": _ratio(2 * tpf, 2 * tpf + fpf + fnf),
         }
 
-    def best_threshold(self) -> tuple[float, float]:
+    def best_threshold(self, *, prevalence: float | None = None) -> tuple[float, float]:
         """The threshold of highest F1, and that F1.
 
         F1 is flat between two observed probabilities; among the thresholds of a run of equal,
@@ -383,10 +408,14 @@ class ThresholdSweep:
         neighbouring probabilities and so the least sensitive to a shift between validation
         and scan data.
 
+        Args:
+            prevalence: tune as if this fraction of pixels were positive (see :meth:`curve`);
+                the F1 returned is then the one at that prevalence.
+
         Returns:
             ``(threshold, f1)``; ``(0.5, 0.0)`` when no positive pixel has been counted.
         """
-        curve = self.curve()
+        curve = self.curve(prevalence=prevalence)
         f1 = curve["f1"]
         best = float(f1.max())
         if best == 0.0:
@@ -396,3 +425,123 @@ class ThresholdSweep:
         while stop + 1 < f1.size and f1[stop + 1] == best:
             stop += 1
         return float(curve["thresholds"][(start + stop) // 2]), best
+
+
+#: 8-connectivity: flagged pixels that touch by an edge or a corner form one detection, as in
+#: the scan's ``detections.parquet`` (:mod:`oceanscan.scan.detections`).
+_EIGHT_CONNECTED = np.ones((3, 3), dtype=bool)
+
+
+def count_false_detections(
+    flagged: npt.NDArray[np.bool_],
+    positive: npt.NDArray[np.bool_],
+    negative: npt.NDArray[np.bool_],
+) -> int:
+    """Detections that contain no labelled debris: flagged components found on clean water.
+
+    The flagged pixels form 8-connected components (``scipy.ndimage.label``), each one
+    detection as an analyst would see it. A component is a false detection when none of its
+    pixels is labelled positive (debris) and at least one is labelled negative. A component
+    lying wholly on unlabelled pixels is not judged, as unlabelled pixels are neither positive
+    nor negative in the pixel metrics: MARIDA leaves most pixels unlabelled, and the synthetic
+    truth leaves the faint rim and the faintest pixels of debris unlabelled.
+
+    Args:
+        flagged: bool ``(H, W)``, the pixels a detector flags (model probability or FDI at or
+            above its threshold); one image: components do not continue across calls.
+        positive: bool ``(H, W)``, pixels labelled debris (the positive class).
+        negative: bool ``(H, W)``, pixels labelled anything else; disjoint from ``positive``.
+
+    Returns:
+        The number of false detections.
+
+    Raises:
+        ValueError: if the three arrays are not all of one 2-D shape.
+    """
+    flagged, positive, negative = (np.asarray(a, dtype=bool) for a in (flagged, positive, negative))
+    if flagged.ndim != 2 or not flagged.shape == positive.shape == negative.shape:
+        raise ValueError(
+            f"flagged {flagged.shape}, positive {positive.shape} and negative "
+            f"{negative.shape} must be one 2-D shape"
+        )
+    components, n = ndimage.label(flagged, structure=_EIGHT_CONNECTED)
+    if n == 0:
+        return 0
+    touches_positive = np.zeros(n + 1, dtype=bool)
+    touches_positive[components[positive]] = True
+    touches_negative = np.zeros(n + 1, dtype=bool)
+    touches_negative[components[negative]] = True
+    false = touches_negative & ~touches_positive
+    false[0] = False  # label 0 is the background, not a component
+    return int(false.sum())
+
+
+@dataclass
+class FalseDetections:
+    """False detections per km2 of debris-free water, summed over patches or scenes.
+
+    :meth:`update` adds one image's false detections (:func:`count_false_detections`) and its
+    negative area: the pixels labelled as anything but debris, times the pixel area. The rate
+    divides the two; it does not depend on how many debris objects there are to find, which
+    precision does, so it tells what a detector costs an analyst on real seas, which are clean
+    almost everywhere. Counts and areas add, so results merge by summing.
+
+    Attributes:
+        count: false detections counted.
+        debris_free_m2: labelled, non-debris area searched, in square metres.
+    """
+
+    count: int = 0
+    debris_free_m2: float = 0.0
+
+    def update(
+        self,
+        flagged: npt.NDArray[np.bool_],
+        positive: npt.NDArray[np.bool_],
+        negative: npt.NDArray[np.bool_],
+        *,
+        pixel_area_m2: float = 100.0,
+    ) -> None:
+        """Count one image (a patch, a scene); arguments as :func:`count_false_detections`.
+
+        Args:
+            flagged: bool ``(H, W)``, the flagged pixels.
+            positive: bool ``(H, W)``, pixels labelled debris.
+            negative: bool ``(H, W)``, pixels labelled anything else.
+            pixel_area_m2: area of one pixel in square metres, defaults to 100 (the 10 m grid:
+                1e4 pixels per km2).
+
+        Raises:
+            ValueError: for mismatched shapes or a pixel area that is not > 0.
+        """
+        if not pixel_area_m2 > 0:
+            raise ValueError(f"pixel_area_m2 must be > 0, got {pixel_area_m2!r}")
+        self.count += count_false_detections(flagged, positive, negative)
+        self.debris_free_m2 += int(np.count_nonzero(negative)) * float(pixel_area_m2)
+
+    def __add__(self, other: FalseDetections) -> FalseDetections:
+        if not isinstance(other, FalseDetections):
+            return NotImplemented
+        return FalseDetections(self.count + other.count, self.debris_free_m2 + other.debris_free_m2)
+
+    @property
+    def debris_free_km2(self) -> float:
+        """The labelled, non-debris area searched, in km2."""
+        return self.debris_free_m2 / 1e6
+
+    @property
+    def per_km2(self) -> float:
+        """False detections per km2 of debris-free water; 0.0 when no area is counted.
+
+        Every false detection touches a labelled non-debris pixel, so without area there is no
+        false detection either, and 0 / 0 is reported as 0.0 (scikit-learn's zero_division=0).
+        """
+        return self.count / self.debris_free_km2 if self.debris_free_m2 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """``false_detections``, ``debris_free_km2`` and ``false_detections_per_km2``."""
+        return {
+            "false_detections": self.count,
+            "debris_free_km2": self.debris_free_km2,
+            "false_detections_per_km2": self.per_km2,
+        }

@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import rasterio
 import zarr
+from affine import Affine
 from scan_helpers import save_tiny_bundle
+from scipy import ndimage
 
 from oceanscan.cli import main
 from oceanscan.scan.store import FILL, open_root, store_url, threshold_step
@@ -24,7 +26,11 @@ FAST = ["--tile-size", "64", "--margin", "16", "--no-progress", "--device", "cpu
 @pytest.fixture(scope="module")
 def setup(ray_session, tmp_path_factory):
     base = tmp_path_factory.mktemp("cli")
-    catalog = write_catalog(base / "catalog", scenes=2, size=SIZE, seed=7)
+    # Debris in the first scene, as in a debris event (drawn fractions would mostly be 0 or a
+    # few pixels at this size), and a clean second scene.
+    catalog = write_catalog(
+        base / "catalog", scenes=2, size=SIZE, seed=7, debris_fractions=(0.01, 0.0)
+    )
     bundle = save_tiny_bundle(base / "bundle")
     config = base / "scan.yaml"
     config.write_text(
@@ -98,7 +104,8 @@ def test_evaluate_scan_matches_a_direct_count(setup, capsys):
     result = json.loads(capsys.readouterr().out)
     assert len(result["scenes"]) == 2
     group = zarr.open_group(store_url(str(setup["root"])), mode="r")
-    tp = fp = fn = 0
+    tp = fp = fn = false = 0
+    clean_km2 = 0.0
     import pystac
 
     for item in pystac.Catalog.from_file(str(setup["catalog"])).get_items(recursive=True):
@@ -106,15 +113,49 @@ def test_evaluate_scan_matches_a_direct_count(setup, capsys):
         step = threshold_step(group[f"scenes/{item.id}"].attrs["threshold"])
         with rasterio.open(item.assets["truth"].get_absolute_href()) as src:
             labels = src.read(1)
+            pixel_km2 = abs(src.transform.determinant) / 1e6
         assert labels.shape == (SIZE, SIZE)
+        assert Affine(*group[f"scenes/{item.id}"].attrs["spatial:transform"][:6]) == src.transform
         valid = (stored != FILL) & (labels > 0)
-        hit, debris = stored >= step, labels == 1
+        hit, debris = (stored != FILL) & (stored >= step), labels == 1
         tp += int(np.sum(valid & hit & debris))
         fp += int(np.sum(valid & hit & ~debris))
         fn += int(np.sum(valid & ~hit & debris))
+        # False detections, one component at a time: 8-connected flagged pixels with no debris
+        # pixel and at least one labelled non-debris pixel.
+        components, n = ndimage.label(hit, structure=np.ones((3, 3)))
+        scene_false = sum(
+            1
+            for i in range(1, n + 1)
+            if not (debris & valid)[components == i].any()
+            and (valid & ~debris)[components == i].any()
+        )
+        scene_km2 = int((valid & ~debris).sum()) * pixel_km2
+        row = result["scenes"][item.id]
+        assert row["false_detections"] == scene_false
+        assert row["debris_free_km2"] == pytest.approx(scene_km2)
+        false += scene_false
+        clean_km2 += scene_km2
     total = result["total"]
+    assert total["tp"] + total["fn"] > 0, "the first scene holds debris"
     assert (total["tp"], total["fp"], total["fn"]) == (tp, fp, fn)
     assert 0.0 <= total["f1"] <= 1.0 and 0.0 <= total["iou"] <= total["f1"] + 1e-12
+    assert total["false_detections"] == false > 0  # the tiny random bundle flags speckle
+    assert total["false_detections_per_km2"] == pytest.approx(false / clean_km2)
+    # 10 m pixels: 1e4 to the km2
+    assert total["debris_free_km2"] == pytest.approx(
+        sum(r["pixels"] - r["tp"] - r["fn"] for r in result["scenes"].values()) / 1e4
+    )
+
+
+def test_evaluate_scan_prints_a_table(setup, capsys):
+    argv = ["evaluate-scan", "--root", str(setup["root"]), "--truth", str(setup["catalog"])]
+    assert main(argv) == 0
+    header, *rows, note = capsys.readouterr().out.strip().splitlines()
+    assert header.split() == ["scene", "precision", "recall", "f1", "iou", "FD/km2"]
+    assert [r.split()[0] for r in rows][-1] == "total" and len(rows) == 3
+    assert all(len(r.split()) == 6 for r in rows)
+    assert note.startswith("FD/km2: false detections")
 
 
 def test_errors_are_reported_with_exit_code_2(setup, capsys):

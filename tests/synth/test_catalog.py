@@ -19,7 +19,16 @@ from oceanscan.scan.reader import read_window
 from oceanscan.scene import PixelWindow, SceneSpec
 from oceanscan.sentinel2 import BAND_INFO, BANDS, SCL
 from oceanscan.stac import item_to_scene, search_scenes
-from oceanscan.synth.catalog import COLLECTION_ID, SEA_SITES, api_records, mgrs_tile, write_catalog
+from oceanscan.synth.catalog import (
+    CLEAN_SCENE_PROBABILITY,
+    COLLECTION_ID,
+    DEBRIS_FRACTION_RANGE,
+    SEA_SITES,
+    api_records,
+    draw_debris_fraction,
+    mgrs_tile,
+    write_catalog,
+)
 from oceanscan.synth.scene import synthesize_scene
 
 SIZE = 64
@@ -190,6 +199,51 @@ def test_same_seed_same_pixels_other_seed_other_pixels(tmp_path):
     assert not np.array_equal(pixels(a), pixels(c))
 
 
+def _fractions(p: Path) -> list[float]:
+    items = sorted(_items(p), key=lambda i: i.datetime)
+    return [i.properties["oceanscan:synthesis"]["debris_fraction"] for i in items]
+
+
+def test_drawn_debris_fractions_are_mostly_zero_and_small():
+    rng = np.random.default_rng(0)
+    drawn = np.array([draw_debris_fraction(rng) for _ in range(4000)])
+    clean = drawn == 0.0
+    assert clean.mean() == pytest.approx(CLEAN_SCENE_PROBABILITY, abs=0.03)
+    lo, hi = DEBRIS_FRACTION_RANGE
+    some = drawn[~clean]
+    assert lo <= some.min() and some.max() <= hi
+    # log-uniform: half of the scenes with debris hold less than the geometric mean of the range
+    assert np.median(some) == pytest.approx(math.sqrt(lo * hi), rel=0.1)
+    # two draws whatever the outcome: the generator's stream does not depend on it
+    a, b = np.random.default_rng(1), np.random.default_rng(1)
+    draw_debris_fraction(a)
+    b.random(2)
+    assert a.random() == b.random()
+
+
+def test_debris_fractions_are_drawn_per_seed_or_given(tmp_path):
+    drawn = _fractions(write_catalog(tmp_path / "drawn", scenes=3, size=32, seed=11))
+    lo, hi = DEBRIS_FRACTION_RANGE
+    assert all(f == 0.0 or lo <= f <= hi for f in drawn)
+    assert _fractions(write_catalog(tmp_path / "again", scenes=3, size=32, seed=11)) == drawn
+    given = write_catalog(tmp_path / "given", scenes=3, size=64, seed=11, debris_fractions=(0.01,))
+    # the first scene takes the given fraction; the others keep what the seed draws them
+    assert _fractions(given) == [0.01, *drawn[1:]]
+    first = min(_items(given), key=lambda i: i.datetime)
+    with rasterio.open(first.assets["truth"].get_absolute_href()) as src:
+        assert (src.read(1) == 1).sum() > 0
+    clean = write_catalog(tmp_path / "clean", scenes=1, size=64, seed=11, debris_fractions=[0.0])
+    with rasterio.open(_items(clean)[0].assets["truth"].get_absolute_href()) as src:
+        assert (src.read(1) == 1).sum() == 0
+    # the other synthesis settings do not move when a fraction is given
+    settings = [
+        {k: v for k, v in i.properties["oceanscan:synthesis"].items() if k != "debris_fraction"}
+        for p in (tmp_path / "drawn" / "catalog.json", tmp_path / "given" / "catalog.json")
+        for i in sorted(_items(p), key=lambda i: i.datetime)[:1]
+    ]
+    assert settings[0] == settings[1]
+
+
 def test_pre_04_baseline_has_no_offset(tmp_path):
     path = write_catalog(tmp_path, scenes=1, size=32, seed=3, processing_baseline="02.14")
     item = _items(path)[0]
@@ -211,6 +265,8 @@ def test_pre_04_baseline_has_no_offset(tmp_path):
         ({"scenes": 1, "size": 8}, "size"),
         ({"scenes": 1, "size": 32, "profile": "sentinelhub"}, "profile"),
         ({"scenes": 1, "size": 32, "processing_baseline": "N0400"}, "baseline"),
+        ({"scenes": 1, "size": 32, "debris_fractions": (0.1, 0.1)}, "debris_fractions has 2"),
+        ({"scenes": 2, "size": 32, "debris_fractions": (None, 1.5)}, r"debris_fractions\[1\]"),
     ],
 )
 def test_bad_arguments(tmp_path, kwargs, match):

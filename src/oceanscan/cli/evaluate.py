@@ -22,7 +22,12 @@ def _run(args: argparse.Namespace) -> int:
     for name, row in (("model", result), (base["name"], base)):
         print(f"{name:10s} {metrics_columns(row)} {row['threshold']:10.4g}")
     print(
-        f"{result['split']} split: {result['patches']} patches, {result['labelled_pixels']} labelled pixels"
+        f"{result['split']} split: {result['patches']} patches, {result['labelled_pixels']} "
+        f"labelled pixels ({result['debris_free_km2']:.4g} km2 debris-free)"
+    )
+    print(
+        "FD/km2: false detections (flagged 8-connected components with no debris pixel) per km2 "
+        "of debris-free water"
     )
     return 0
 
@@ -33,7 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "evaluate",
         help="score a model bundle on a MARIDA-layout split against an FDI baseline",
         description=(
-            "Precision, recall, F1 and IoU of the positive class at the bundle's threshold, and of "
+            "Precision, recall, F1, IoU and false detections per km2 of debris-free water "
+            "(8-connected flagged components in a patch with no labelled debris pixel, per km2 of "
+            "labelled non-debris pixels) of the positive class at the bundle's threshold, and of "
             "the Floating Debris Index above a threshold tuned on the val split."
         ),
     )

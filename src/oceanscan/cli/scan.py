@@ -41,7 +41,9 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-cloud-cover", type=float, help="ad-hoc region cloud limit, %%")
     parser.add_argument("--stac-url", help="STAC API to search")
     parser.add_argument("--catalog", help="local static STAC catalog directory instead of an API")
-    parser.add_argument("--model", help="model bundle directory")
+    parser.add_argument(
+        "--model", help="model bundle directory (default: the model shipped with oceanscan)"
+    )
     parser.add_argument("--root", help="output root: a path or an fsspec URL (s3://...)")
     parser.add_argument("--tile-size", type=int, dest="tile_size_px", help="tile core, pixels")
     parser.add_argument("--margin", type=int, dest="margin_px", help="context margin, pixels")
@@ -151,6 +153,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     print(f"{'scene':48s} {METRICS_HEADER}")
     for key, row in [*result["scenes"].items(), ("total", result["total"])]:
         print(f"{key:48s} {metrics_columns(row)}")
+    print(
+        "FD/km2: false detections (flagged 8-connected components with no debris pixel) per km2 "
+        f"of debris-free water ({result['total']['debris_free_km2']:.4g} km2 scored in all)"
+    )
     return 0
 
 
@@ -172,7 +178,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="score a finished scan against the truth rasters of a synthetic catalog",
         description=(
             "Precision, recall, F1 and IoU of debris (MARIDA class 1) over scored, labeled "
-            "pixels, at the threshold recorded in each scene."
+            "pixels, and false detections per km2 of debris-free water (8-connected components "
+            "of flagged pixels with no debris pixel), at the threshold recorded in each scene."
         ),
     )
     evaluate.add_argument("--root", required=True, help="scan output root")

@@ -5,6 +5,13 @@ grid, 0 = unlabeled), pixels that were scored and are labeled count: debris (cla
 positive class, every other labeled class negative, as in training (DESIGN.md, "Classes and
 labels"). A pixel is predicted debris when its stored probability is at or above the bundle
 threshold recorded in the scene's attributes, the same rule as the summary and the detections.
+
+Next to precision, recall, F1 and IoU, each scene and the total report false detections per km2
+of debris-free water (:class:`oceanscan.metrics.FalseDetections`): the scored pixels flagged at
+the threshold form 8-connected components over the whole scene, as the rows of
+``detections.parquet`` do; a component with no pixel labelled debris and at least one labelled
+otherwise is a false detection; their count is divided by the area of the scored pixels labelled
+otherwise, at the pixel area of the scene's grid (its affine transform: 100 m2 on the 10 m grid).
 """
 
 from __future__ import annotations
@@ -17,8 +24,9 @@ import numpy as np
 import pystac
 import rasterio
 import zarr
+from affine import Affine
 
-from oceanscan.metrics import binary_scores
+from oceanscan.metrics import FalseDetections, binary_scores
 from oceanscan.scan.store import FILL, open_root, read_scene_attrs, scenes_group, threshold_step
 from oceanscan.scene import scene_key
 
@@ -43,10 +51,21 @@ def _truth_hrefs(catalog: str | Path) -> dict[str, str]:
     return hrefs
 
 
+def _row(tp: int, fp: int, fn: int, pixels: int, false: FalseDetections) -> dict[str, Any]:
+    return {
+        **binary_scores(tp, fp, fn),
+        **false.as_dict(),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+        "pixels": pixels,
+    }
+
+
 def evaluate_scan(
     root: str, truth: str | Path, *, storage_options: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Precision, recall, F1 and IoU of a scan's debris pixels against truth rasters.
+    """Precision, recall, F1, IoU and false detections per km2 of a scan against truth rasters.
 
     Args:
         root: the scan's output root.
@@ -54,17 +73,21 @@ def evaluate_scan(
         storage_options: fsspec options for ``root``.
 
     Returns:
-        ``{"scenes": {key: {precision, recall, f1, iou, tp, fp, fn, pixels}}, "total": {...}}``
-        where ``total`` pools the pixel counts of all scenes.
+        ``{"scenes": {key: row}, "total": row}`` where a row holds ``precision``, ``recall``,
+        ``f1``, ``iou``, ``false_detections``, ``debris_free_km2``, ``false_detections_per_km2``
+        (see the module docstring), ``tp``, ``fp``, ``fn`` and ``pixels`` (scored, labelled);
+        ``total`` pools the counts and areas of all scenes.
 
     Raises:
-        ValueError: when no complete scene of the store has a truth raster.
+        ValueError: when no complete scene of the store has a truth raster, or a truth raster
+            is not on its scene's grid.
     """
     hrefs = _truth_hrefs(truth)
     group = open_root(root, storage_options=storage_options, create=False)
     stored_attrs = read_scene_attrs(group)
     scenes: dict[str, Any] = {}
-    totals = np.zeros(3, dtype=np.int64)
+    totals = np.zeros(4, dtype=np.int64)
+    all_false = FalseDetections()
     for key, attrs in sorted(stored_attrs.items()):
         if attrs.get("status") != "complete" or key not in hrefs:
             continue
@@ -79,32 +102,27 @@ def evaluate_scan(
                 f"truth raster {hrefs[key]!r} has shape {labels.shape}, scene {key!r} has "
                 f"{stored.shape}; truth must be on the scene's 10 m grid"
             )
-        valid = (stored != FILL) & (labels != 0)
-        predicted = stored >= threshold_step(float(attrs["threshold"]))
+        scored = stored != FILL
+        valid = scored & (labels != 0)
+        flagged = scored & (stored >= threshold_step(float(attrs["threshold"])))
         actual = labels == DEBRIS_CLASS
-        tp = int((valid & predicted & actual).sum())
-        fp = int((valid & predicted & ~actual).sum())
-        fn = int((valid & ~predicted & actual).sum())
-        totals += (tp, fp, fn)
-        scenes[key] = {
-            **binary_scores(tp, fp, fn),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "pixels": int(valid.sum()),
-        }
+        tp = int((valid & flagged & actual).sum())
+        fp = int((valid & flagged & ~actual).sum())
+        fn = int((valid & ~flagged & actual).sum())
+        pixels = int(valid.sum())
+        totals += (tp, fp, fn, pixels)
+        false = FalseDetections()
+        false.update(
+            flagged,
+            valid & actual,
+            valid & ~actual,
+            pixel_area_m2=abs(Affine(*attrs["spatial:transform"][:6]).determinant),
+        )
+        all_false += false
+        scenes[key] = _row(tp, fp, fn, pixels, false)
     if not scenes:
         raise ValueError(
             f"no complete scene in {root!r} has a {TRUTH_ASSET!r} raster in {str(truth)!r}"
         )
-    tp, fp, fn = (int(v) for v in totals)
-    return {
-        "scenes": scenes,
-        "total": {
-            **binary_scores(tp, fp, fn),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "pixels": sum(s["pixels"] for s in scenes.values()),
-        },
-    }
+    tp, fp, fn, pixels = (int(v) for v in totals)
+    return {"scenes": scenes, "total": _row(tp, fp, fn, pixels, all_false)}

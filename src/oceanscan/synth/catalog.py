@@ -4,7 +4,9 @@
 and writes each band as a COG at its native resolution (10, 20 or 60 m; coarser bands are area
 averages of the 10 m reflectance, as the sensor integrates over its larger footprint), uint16 DN
 with the ``BOA_ADD_OFFSET`` of processing baseline >= 04.00 (DN = (reflectance + 0.1) * 10000),
-nodata 0, SCL at 20 m and the ground truth (MARIDA class ids) at 10 m. Items look like the
+nodata 0, SCL at 20 m and the ground truth (MARIDA class ids) at 10 m. The seas are as clean as
+real ones: most scenes hold no debris, the others a fraction of order 1e-4 to 1e-3 of their clear
+water (:data:`CLEAN_SCENE_PROBABILITY`, :data:`DEBRIS_FRACTION_RANGE`). Items look like the
 provider named by ``profile`` (asset keys, roles, ``raster:bands`` or ``s2:processing_baseline``,
 ``proj:code`` or ``proj:epsg``) so they go through the same parsing as real items, and are placed
 in real UTM zones over real seas, in their real MGRS 100 km squares.
@@ -54,11 +56,14 @@ from oceanscan.stac.profiles import (
 from oceanscan.synth.scene import synthesize_scene
 
 __all__ = [
+    "CLEAN_SCENE_PROBABILITY",
     "COLLECTION_ID",
+    "DEBRIS_FRACTION_RANGE",
     "SEA_SITES",
     "CatalogProfile",
     "SeaSite",
     "api_records",
+    "draw_debris_fraction",
     "mgrs_tile",
     "write_catalog",
 ]
@@ -76,6 +81,23 @@ _BLOCK = 512
 #: the classes behind an L2A product's cloud percentage (ESA Sentinel-2 L2A Product Definition,
 #: S2-PDGS-MPC-L2A-PDD). Cloud shadows are masked by the scan but not counted here.
 _CLOUD_CLASSES = (SCL.CLOUD_MEDIUM_PROBABILITY, SCL.CLOUD_HIGH_PROBABILITY, SCL.THIN_CIRRUS)
+
+#: Probability that a synthetic scene holds no debris at all.
+CLEAN_SCENE_PROBABILITY = 0.6
+#: Range of the debris fraction (of a scene's clear-water pixels) of the scenes that hold some,
+#: drawn log-uniform.
+#:
+#: Both are a judgement, not a measurement: no survey gives the share of debris pixels in
+#: Sentinel-2 scenes of the sea. What bounds them: MARIDA, a dataset of scenes *selected* for
+#: debris, has 0.45 % of its labelled pixels labelled Marine Debris (the class distribution in
+#: MARIDA's reference code, Kikaki et al. 2022, PLoS ONE 17(1): e0262247; 0.00452 in
+#: ``../shared/reference/marida_constants.json``), and those are pixels its annotators chose to
+#: label, not whole scenes. In the Durban flood-debris event of 2019-04-24, the event MARIDA and
+#: most debris papers use, marinedebrisdetector (Russwurm et al. 2023) marks about 0.07 % of the
+#: water pixels of a 4.8 km square of that scene (``../shared/real/README.md``).
+#: Scenes away from such events hold far less, mostly none. So a scene with debris gets 1e-4 to
+#: 1e-3 of its clear water, a Durban-like event at most, and most scenes get none.
+DEBRIS_FRACTION_RANGE = (1e-4, 1e-3)
 
 _EXTENSIONS = {
     "earthsearch": [
@@ -331,6 +353,23 @@ def _item_id(profile: str, platform: str, when: dt.datetime, tile: str, index: i
     return f"{platform}_{tile}_{when:%Y%m%d}_0_L2A"
 
 
+def draw_debris_fraction(rng: np.random.Generator) -> float:
+    """The debris fraction of a synthetic scene's clear water, as :func:`write_catalog` draws it.
+
+    Args:
+        rng: the scene's generator; two numbers are drawn from it whatever the outcome, so
+            later draws do not depend on it.
+
+    Returns:
+        0.0 with probability :data:`CLEAN_SCENE_PROBABILITY`, else a fraction drawn log-uniform
+        in :data:`DEBRIS_FRACTION_RANGE` and rounded to 3 significant digits.
+    """
+    clean = rng.random() < CLEAN_SCENE_PROBABILITY
+    lo, hi = DEBRIS_FRACTION_RANGE
+    fraction = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+    return 0.0 if clean else float(f"{fraction:.3g}")
+
+
 def _write_scene(
     item_dir_root: Path,
     index: int,
@@ -342,6 +381,7 @@ def _write_scene(
     profile: str,
     baseline: str,
     start: dt.datetime,
+    debris_fraction: float | None,
 ) -> dict[str, Any]:
     """Render one scene, write its COGs and return its STAC item (hrefs relative to its folder)."""
     place = _place(site, size)
@@ -349,8 +389,10 @@ def _write_scene(
         "seed": seed,
         "land_fraction": round(float(rng.uniform(0.0, 0.25)), 4),
         "cloud_fraction": round(float(rng.uniform(0.0, 0.25)), 4),
-        "debris_fraction": round(float(rng.uniform(0.003, 0.02)), 5),
+        "debris_fraction": draw_debris_fraction(rng),
     }
+    if debris_fraction is not None:
+        synthesis["debris_fraction"] = float(debris_fraction)
     scene = synthesize_scene(size, size, **synthesis)
     offset = baseline_offset(baseline)
     when = start + dt.timedelta(days=5 * index, minutes=int(rng.integers(0, 60)))
@@ -522,6 +564,7 @@ def write_catalog(
     profile: CatalogProfile = "earthsearch",
     processing_baseline: str = "05.11",
     start: dt.datetime = dt.datetime(2025, 6, 1, 10, 0, tzinfo=dt.UTC),
+    debris_fractions: Sequence[float | None] = (),
 ) -> Path:
     """Write a static STAC catalog of synthetic Sentinel-2 L2A scenes as COGs.
 
@@ -537,13 +580,18 @@ def write_catalog(
         processing_baseline: ``s2:processing_baseline`` of every item; the DN carry the -0.1
             reflectance offset from ``"04.00"`` on (defaults to ``"05.11"``).
         start: acquisition time of the first scene (UTC).
+        debris_fractions: the fraction of clear-water pixels labelled debris in the first
+            scenes, in order (``synthesize_scene``'s ``debris_fraction``), e.g. ``(1e-3,)`` for
+            one debris event followed by ordinary scenes; a scene beyond them, or given None,
+            draws its own: none with probability :data:`CLEAN_SCENE_PROBABILITY`, else
+            log-uniform in :data:`DEBRIS_FRACTION_RANGE`. Defaults to drawing every one.
 
     Returns:
         The path of ``catalog.json``.
 
     Raises:
-        ValueError: for ``scenes < 1``, ``size < 16``, an unknown ``profile`` or a malformed
-            ``processing_baseline``.
+        ValueError: for ``scenes < 1``, ``size < 16``, an unknown ``profile``, a malformed
+            ``processing_baseline``, more ``debris_fractions`` than scenes or one outside [0, 1].
     """
     if profile not in _PROFILES:
         raise ValueError(f"Unknown catalog profile {profile!r}; must be one of {_PROFILES}")
@@ -552,6 +600,16 @@ def write_catalog(
     if size < 16:
         raise ValueError(f"size must be >= 16 pixels (synthesize_scene's minimum), got {size}")
     baseline_offset(processing_baseline)  # validates
+    fractions = list(debris_fractions)
+    if len(fractions) > scenes:
+        raise ValueError(
+            f"debris_fractions has {len(fractions)} values for {scenes} scenes; give at most one "
+            "per scene"
+        )
+    for i, fraction in enumerate(fractions):
+        if fraction is not None and not 0.0 <= fraction <= 1.0:
+            raise ValueError(f"debris_fractions[{i}] is {fraction!r}; must be within [0, 1]")
+    fractions += [None] * (scenes - len(fractions))
     out = Path(out)
     root = out / COLLECTION_ID
     streams = np.random.SeedSequence(seed).spawn(scenes)
@@ -568,6 +626,7 @@ def write_catalog(
             profile=profile,
             baseline=processing_baseline,
             start=start,
+            debris_fraction=fractions[index],
         )
         _dump(root / item["id"] / f"{item['id']}.json", item)
         items.append(item)
