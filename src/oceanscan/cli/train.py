@@ -36,6 +36,10 @@ _FLAG_FIELDS: dict[str, str] = {
     "run_name": "run_name",
     "max_failures": "max_failures",
     "keep_checkpoints": "checkpoints_to_keep",
+    "input_method": "input_method",
+    "atmosphere": "atmosphere_augment",
+    "real_materials": "real_materials",
+    "threshold_debris_fraction": "threshold_debris_fraction",
 }
 
 
@@ -60,6 +64,27 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-name", help="reuse a run name to resume that run")
     parser.add_argument("--max-failures", type=int)
     parser.add_argument("--keep-checkpoints", type=int)
+    parser.add_argument(
+        "--input-method",
+        choices=("standardize", "local_contrast"),
+        help="model input: MARIDA standardization or local contrast (default local_contrast)",
+    )
+    parser.add_argument(
+        "--atmosphere",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="random gain, haze, glint and noise on train (default on)",
+    )
+    parser.add_argument(
+        "--real-materials",
+        metavar="CSV",
+        help="Duarte & Azevedo 2023 pixel table: paste its training plastic and look-alikes",
+    )
+    parser.add_argument(
+        "--threshold-debris-fraction",
+        type=float,
+        help="tune the threshold as if this fraction of pixels were debris (default 0.001)",
+    )
     parser.add_argument(
         "--set",
         action="append",

@@ -12,7 +12,7 @@ the synthetic sets that ``oceanscan synth patches`` writes are read by the same 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from oceanscan.classes import ClassMapping, map_labels, num_classes
-from oceanscan.data.normalization import normalize
+from oceanscan.data.inputs import input_spec, model_input
 from oceanscan.errors import OceanscanError
 from oceanscan.sentinel2 import BANDS
 
@@ -160,19 +160,25 @@ def load_patch(
 class MaridaDataset(Dataset[Sample]):
     """One split of a MARIDA-layout directory as normalized images and mapped targets.
 
-    With ``cache`` (default) every patch is read once, normalized, and kept in memory (images as
-    float16, exact to 1e-3 of a standard deviation, well below sensor noise; targets as int8):
+    With ``cache`` (default) every patch is read once and kept in memory (reflectance as
+    float16, exact to 3e-5 reflectance at 0.05, well below sensor noise; targets as int8):
     MARIDA-sized splits fit in a few hundred MB and epochs then cost no I/O.
 
-    Each item is ``{"image": float32 (11, H, W), "mask": int64 (H, W), "id": str}``: the image
-    normalized by :func:`oceanscan.data.normalization.normalize` (NaN -> 0), the mask mapped by
-    :func:`oceanscan.classes.map_labels` (``IGNORE_INDEX`` where unlabelled).
+    Each item is ``{"image": float32 (channels, H, W), "mask": int64 (H, W), "id": str}``.
+    ``transform`` (augmentation) sees the reflectance and the mapped mask; the image is then
+    turned into model input by :func:`oceanscan.data.inputs.model_input` with
+    ``normalization`` (MARIDA's standardization by default, NaN -> 0), the same function a
+    model bundle scores scenes with. The mask is mapped by :func:`oceanscan.classes.map_labels`
+    (``IGNORE_INDEX`` where unlabelled).
 
     Args:
         root: the dataset directory.
         split: ``"train"``, ``"val"`` or ``"test"``.
         mapping: class mapping of the targets (default ``"binary"``: debris against the rest).
-        transform: called on each item dict (augmentation), default none.
+        transform: called on each item dict while its image is reflectance (augmentation),
+            default none.
+        normalization: how reflectance becomes model input, a bundle's ``normalization``
+            entry (:func:`oceanscan.data.inputs.input_spec`); defaults to standardization.
         cache: read and keep every patch at construction (default True); otherwise read on access.
 
     Raises:
@@ -187,6 +193,7 @@ class MaridaDataset(Dataset[Sample]):
         *,
         mapping: ClassMapping = "binary",
         transform: Callable[[Sample], Sample] | None = None,
+        normalization: Mapping[str, Any] | None = None,
         cache: bool = True,
     ) -> None:
         num_classes(mapping)  # validates the mapping name
@@ -194,6 +201,7 @@ class MaridaDataset(Dataset[Sample]):
         self.split = split
         self.mapping = mapping
         self.transform = transform
+        self.normalization = dict(normalization or input_spec("standardize"))
         self.ids = read_split_ids(self.root, split)
         self._images: list[npt.NDArray[np.float16]] | None = None
         self._masks: list[npt.NDArray[np.int8]] | None = None
@@ -207,7 +215,7 @@ class MaridaDataset(Dataset[Sample]):
 
     def _load(self, patch_id: str) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
         reflectance, classes, _ = load_patch(self.root, patch_id)
-        return normalize(reflectance), map_labels(classes, self.mapping)
+        return reflectance, map_labels(classes, self.mapping)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -225,7 +233,10 @@ class MaridaDataset(Dataset[Sample]):
             "mask": torch.from_numpy(mask),
             "id": self.ids[index],
         }
-        return self.transform(sample) if self.transform is not None else sample
+        if self.transform is not None:
+            sample = self.transform(sample)
+        sample["image"] = model_input(sample["image"], self.normalization)
+        return sample
 
     def masks(self) -> list[npt.NDArray[np.int64]]:
         """Every target mask of the split, untransformed (read from disk when not cached)."""

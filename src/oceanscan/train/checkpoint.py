@@ -40,6 +40,8 @@ class CheckpointMeta:
         history: one metrics dict per finished epoch, in order.
         pr_curve: the validation precision-recall curve of this epoch (thresholds, precision,
             recall, f1), from which the threshold was chosen.
+        normalization: how reflectance became model input (a bundle's ``normalization``);
+            None in checkpoints of runs that only standardized.
     """
 
     epoch: int
@@ -49,6 +51,7 @@ class CheckpointMeta:
     data_summary: dict[str, Any]
     history: list[dict[str, Any]]
     pr_curve: dict[str, list[float]] | None = None
+    normalization: dict[str, Any] | None = None
 
 
 def save_checkpoint(

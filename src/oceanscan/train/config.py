@@ -39,6 +39,32 @@ class TrainConfig(BaseModel):
     augment: bool = Field(
         default=True, description="Random flips and 90-degree rotations on train."
     )
+    input_method: Literal["standardize", "local_contrast"] = Field(
+        default="local_contrast",
+        description="Model input: MARIDA standardization, or contrast with the local water "
+        "plus the standardized local background (oceanscan.data.inputs).",
+    )
+    atmosphere_augment: bool = Field(
+        default=True,
+        description="Random gain, haze, sun glint and noise on train (oceanscan.data.radiometry).",
+    )
+    debris_spectrum_augment: bool = Field(
+        default=True,
+        description="Random visible colour and strength of debris against its water on train "
+        "(oceanscan.data.spectral).",
+    )
+    real_materials: str | None = Field(
+        default=None,
+        description="Duarte & Azevedo 2023 pixel table (duarte2023_train_pixels.csv): paste its "
+        "training-split plastic and look-alike spectra into train patches (binary task only).",
+    )
+    threshold_debris_fraction: float | None = Field(
+        default=1e-3,
+        gt=0.0,
+        lt=0.5,
+        description="Tune the decision threshold as if this fraction of validation pixels were "
+        "debris (false positives reweighted); None tunes at the validation set's own fraction.",
+    )
 
     # Model
     base_width: int = Field(default=64, ge=1, le=512)
@@ -93,6 +119,11 @@ class TrainConfig(BaseModel):
             raise ValueError(
                 f"patch_size_px ({self.patch_size_px}) must be a multiple of 16, the U-Net's "
                 "downsampling factor"
+            )
+        if self.real_materials is not None and self.class_mapping != "binary":
+            raise ValueError(
+                f"real_materials pastes plastic as debris and look-alikes as negatives, which "
+                f"needs class_mapping 'binary', got {self.class_mapping!r}"
             )
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")

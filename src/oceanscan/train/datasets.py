@@ -8,11 +8,17 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from oceanscan.classes import positive_class
 from oceanscan.data import MaridaDataset
+from oceanscan.data.inputs import input_spec
+from oceanscan.data.materials import PasteRealMaterials
+from oceanscan.data.radiometry import RandomAtmosphere
+from oceanscan.data.spectral import RandomDebrisSpectrum
 from oceanscan.data.transforms import RandomFlipRotate
+from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.train.config import TrainConfig
 
-__all__ = ["RandomCrop", "build_datasets"]
+__all__ = ["RandomCrop", "build_datasets", "input_normalization"]
 
 Sample = dict[str, Any]
 
@@ -66,11 +72,26 @@ def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
         steps.append(RandomCrop(cfg.patch_size_px))
     if cfg.augment:
         steps.append(RandomFlipRotate())
+    if cfg.debris_spectrum_augment:
+        steps.append(RandomDebrisSpectrum(positive=positive_class(cfg.class_mapping)))
+    if cfg.real_materials is not None:
+        steps.append(PasteRealMaterials(load_duarte_pixels(cfg.real_materials)))
+    if cfg.atmosphere_augment:
+        steps.append(RandomAtmosphere())
+    normalization = input_normalization(cfg)
     train = MaridaDataset(
         cfg.data_root,
         "train",
         mapping=cfg.class_mapping,
         transform=_Compose(steps) if steps else None,
+        normalization=normalization,
     )
-    val = MaridaDataset(cfg.data_root, "val", mapping=cfg.class_mapping)
+    val = MaridaDataset(
+        cfg.data_root, "val", mapping=cfg.class_mapping, normalization=normalization
+    )
     return train, val
+
+
+def input_normalization(cfg: TrainConfig) -> dict[str, Any]:
+    """The bundle ``normalization`` entry of a run: how its reflectance becomes model input."""
+    return input_spec(cfg.input_method)

@@ -45,5 +45,6 @@ def export_bundle(
         threshold=float(meta.metrics["threshold"]),
         metrics=metrics,
         data_summary=meta.data_summary,
+        normalization=meta.normalization,
         extra={"best_epoch": meta.epoch, **(extra or {})},
     )

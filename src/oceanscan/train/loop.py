@@ -27,12 +27,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 
 from oceanscan.classes import IGNORE_INDEX, num_classes, positive_class
 from oceanscan.data import label_counts
+from oceanscan.data.inputs import input_channels
 from oceanscan.metrics import ConfusionMatrix, ThresholdSweep
 from oceanscan.model import AttentionUNet, CombinedLoss, class_weights_from_counts
 from oceanscan.sentinel2 import BANDS
 from oceanscan.train import checkpoint as ckpt
 from oceanscan.train.config import TrainConfig, resolve_storage_path
-from oceanscan.train.datasets import build_datasets
+from oceanscan.train.datasets import build_datasets, input_normalization
 from oceanscan.train.distributed import (
     WorkerContext,
     all_gather_objects,
@@ -190,7 +191,7 @@ def train_loop_per_worker(config: dict[str, Any]) -> None:
     train_loader, val_loader, sampler = _loaders(cfg, ctx, train_ds, val_ds, pin=cuda)
 
     arch = {
-        "in_channels": len(BANDS),
+        "in_channels": input_channels(cfg.input_method, len(BANDS)),
         "num_classes": k,
         "base_width": cfg.base_width,
         "dropout": cfg.dropout,
@@ -315,7 +316,7 @@ def _run_epoch(
     return {
         "pr_curve": _pr_curve(sweep),
         "train_loss": float(totals[0] / max(totals[1], 1)),
-        **_validation_metrics(confusion, sweep, positive),
+        **_validation_metrics(confusion, sweep, positive, cfg.threshold_debris_fraction),
         "lr": float(optimizer.param_groups[0]["lr"]),
         "train_time_s": train_time,
         "val_time_s": val_time,
@@ -334,20 +335,28 @@ def _pr_curve(sweep: ThresholdSweep, points: int = 101) -> dict[str, list[float]
 
 
 def _validation_metrics(
-    confusion: ConfusionMatrix, sweep: ThresholdSweep, positive: int
+    confusion: ConfusionMatrix,
+    sweep: ThresholdSweep,
+    positive: int,
+    debris_fraction: float | None = None,
 ) -> dict[str, float]:
     """Scores of the positive class at the tuned threshold (``val_*``) and at argmax.
 
-    ``val_f1`` is the F1 at the threshold tuned on these counts: the operating point the bundle
-    ships with, and so the score early stopping and checkpoint ranking use. Under heavy class
-    imbalance the argmax F1 stays 0 for many early epochs and would not rank them at all.
+    The threshold maximises F1 as if ``debris_fraction`` of the pixels were debris
+    (``val_f1_at_fraction``; see :meth:`ThresholdSweep.curve`), so that it suits a real sea, not
+    only patches picked for their debris. ``val_f1`` is the plain F1 of the validation pixels at
+    that threshold: the operating point the bundle ships with, and so the score early stopping
+    and checkpoint ranking use. Under heavy class imbalance the argmax F1 stays 0 for many early
+    epochs and would not rank them at all.
     """
-    threshold, f1 = sweep.best_threshold()
+    threshold, f1_at_fraction = sweep.best_threshold(prevalence=debris_fraction)
     curve = sweep.curve()
     i = int(np.argmin(np.abs(curve["thresholds"] - threshold)))
     tp, fp, fn = (float(curve[key][i]) for key in ("tp", "fp", "fn"))
+    f1 = float(curve["f1"][i])
     argmax = confusion.metrics(positive=positive)
     return {
+        "val_f1_at_fraction": float(f1_at_fraction),
         "val_f1": float(f1),
         "val_precision": float(curve["precision"][i]),
         "val_recall": float(curve["recall"][i]),
@@ -441,6 +450,7 @@ def _report(
                     data_summary=data_summary,
                     history=history,
                     pr_curve=pr_curve,
+                    normalization=input_normalization(cfg),
                 ),
             )
         if ctx.under_ray:

@@ -1,0 +1,125 @@
+"""Real floating-material spectra pasted into training patches: real plastic, real look-alikes.
+
+The synthetic generator draws debris and its look-alikes from MARIDA's class spectra, which are
+means over many pixels. Real plastic differs from pixel to pixel, and the materials that fool
+detectors (driftwood, seaweed, pumice, sea snot, foam) are exactly what a debris detector must
+learn to refuse. :class:`PasteRealMaterials` puts real labelled pixel spectra (Duarte and
+Azevedo 2023, training split only: :mod:`oceanscan.realsea.duarte`) into the water of a patch,
+as small blobs and short lines the size of real litter windrows at 10 m, labelled as debris
+(plastic) or as a negative (everything else).
+
+Each paste either replaces the water pixels by the real spectrum (the pixel as the satellite saw
+it) or adds the real spectrum's contrast with the water of its own scene to the patch's water
+(the same material under the patch's water and atmosphere), half of the time each. The contrast
+is taken against the median of the training water pixels, since most look-alike scenes come
+without water pixels of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from oceanscan.realsea.duarte import LOOKALIKES, PLASTIC, WATER, DuartePixels
+from oceanscan.sentinel2 import band_index
+
+__all__ = ["PasteRealMaterials"]
+
+Sample = dict[str, Any]
+
+_B02, _B08 = band_index("B02"), band_index("B08")
+
+
+class PasteRealMaterials:
+    """Paste real plastic and look-alike spectra into the water of a binary-task sample.
+
+    Args:
+        pixels: labelled spectra; only their ``"train"`` split is used.
+        positive: mask value of debris (1 in the binary task).
+        negative: mask value of everything else (0 in the binary task).
+        max_pastes: up to this many pastes per patch (uniformly 0..max_pastes).
+        p_plastic: share of pastes that are plastic; the rest are look-alikes, each equally likely.
+
+    Raises:
+        ValueError: when the training split lacks plastic, water or any look-alike.
+    """
+
+    def __init__(
+        self,
+        pixels: DuartePixels,
+        *,
+        positive: int = 1,
+        negative: int = 0,
+        max_pastes: int = 6,
+        p_plastic: float = 0.4,
+    ) -> None:
+        train = pixels.select(split="train")
+        self.plastic = torch.from_numpy(train.select(label=PLASTIC).reflectance)
+        self.lookalikes = [torch.from_numpy(train.select(label=k).reflectance) for k in LOOKALIKES]
+        water = train.select(label=WATER).reflectance
+        if not len(self.plastic) or not len(water) or not all(len(x) for x in self.lookalikes):
+            raise ValueError("the training split must hold plastic, water and every look-alike")
+        self.water = torch.from_numpy(np.median(water, axis=0))
+        self.positive, self.negative = positive, negative
+        self.max_pastes, self.p_plastic = max_pastes, p_plastic
+
+    def _spectrum(self) -> tuple[torch.Tensor, int]:
+        if float(torch.rand(())) < self.p_plastic:
+            pool, label = self.plastic, self.positive
+        else:
+            pool = self.lookalikes[int(torch.randint(len(self.lookalikes), ()))]
+            label = self.negative
+        return pool[int(torch.randint(len(pool), ()))], label
+
+    @staticmethod
+    def _shape(h: int, w: int, y: int, x: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pixel rows and columns of one object: a 1-3 px blob or a 3-10 px line."""
+        if float(torch.rand(())) < 0.5:
+            size = int(torch.randint(1, 4, ()))
+            ys, xs = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+            ys, xs = ys.reshape(-1) + y, xs.reshape(-1) + x
+        else:
+            length = int(torch.randint(3, 11, ()))
+            angle = float(torch.rand(())) * np.pi
+            t = torch.arange(length, dtype=torch.float32)
+            ys = (y + t * np.sin(angle)).round().long()
+            xs = (x + t * np.cos(angle)).round().long()
+        keep = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+        return ys[keep], xs[keep]
+
+    def __call__(self, sample: Sample) -> Sample:
+        """The sample with real spectra pasted into its water and the mask labelled to match."""
+        image, mask = sample["image"].clone(), sample["mask"].clone()
+        _, h, w = image.shape
+        water = (
+            (mask == self.negative)
+            & (image[_B08] < 0.03)
+            & (image[_B02] < 0.12)
+            & ~torch.isnan(image).any(dim=0)
+        )
+        candidates = torch.nonzero(water)
+        n = int(torch.randint(self.max_pastes + 1, ()))
+        if n == 0 or len(candidates) == 0:
+            return sample
+        for _ in range(n):
+            y, x = candidates[int(torch.randint(len(candidates), ()))].tolist()
+            ys, xs = self._shape(h, w, y, x)
+            spectrum, label = self._spectrum()
+            if float(torch.rand(())) < 0.5:
+                image[:, ys, xs] = spectrum[:, None]
+            else:
+                strength = 0.5 + 0.6 * float(torch.rand(()))
+                image[:, ys, xs] += strength * (spectrum - self.water)[:, None]
+            mask[ys, xs] = label
+        out = dict(sample)
+        out["image"], out["mask"] = image.clamp_min(0.0), mask
+        return out
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(plastic={len(self.plastic)}, "
+            f"lookalikes={[len(x) for x in self.lookalikes]}, max_pastes={self.max_pastes}, "
+            f"p_plastic={self.p_plastic})"
+        )

@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+import torch
+from conftest import shared_path
+
+from oceanscan.data.materials import PasteRealMaterials
+from oceanscan.realsea.duarte import LOOKALIKES, PLASTIC, load_duarte_pixels
+
+
+@pytest.fixture(scope="module")
+def pixels():
+    return load_duarte_pixels(shared_path("real", "duarte2023_train_pixels.csv"))
+
+
+def _sample():
+    return {
+        "image": torch.full((11, 48, 48), 0.01),
+        "mask": torch.zeros(48, 48, dtype=torch.int64),
+        "id": "p",
+    }
+
+
+def test_pastes_only_training_spectra_and_labels_them(pixels):
+    paste = PasteRealMaterials(pixels, max_pastes=8, p_plastic=0.5)
+    train = pixels.select(split="train")
+    test_only = pixels.select(split="test", label=PLASTIC)
+    torch.manual_seed(0)
+    seen_debris = seen_negative = 0
+    for _ in range(40):
+        sample = _sample()
+        out = paste(sample)
+        changed = (out["image"] != sample["image"]).any(dim=0)
+        seen_debris += int((out["mask"] == 1).sum())
+        seen_negative += int((changed & (out["mask"] == 0)).sum())
+        # a replaced pixel carries a training spectrum exactly, never a held-out one
+        for y, x in torch.nonzero(changed)[:5].tolist():
+            spectrum = out["image"][:, y, x].numpy()
+            if np.isclose(train.reflectance, spectrum, atol=1e-7).all(axis=1).any():
+                assert not np.isclose(test_only.reflectance, spectrum, atol=1e-7).all(axis=1).any()
+    assert seen_debris > 0 and seen_negative > 0
+
+
+def test_durban_plastic_is_never_pasted(pixels):
+    paste = PasteRealMaterials(pixels)
+    durban = pixels.location == "Durban"
+    assert durban.any()
+    pool = paste.plastic.numpy()
+    for spectrum in pixels.reflectance[durban]:
+        assert not np.isclose(pool, spectrum, atol=1e-7).all(axis=1).any()
+
+
+def test_split_holds_out_scenes_and_every_class(pixels):
+    for label in (PLASTIC, *LOOKALIKES):
+        assert len(pixels.select(split="train", label=label)) > 0
+        assert len(pixels.select(split="test", label=label)) > 0
+    train_scenes = set(
+        zip(
+            pixels.location[pixels.split == "train"],
+            pixels.date[pixels.split == "train"],
+            strict=True,
+        )
+    )
+    assert ("Durban", "20190424") not in train_scenes
+    plastic_train = pixels.select(split="train", label=PLASTIC)
+    plastic_test = pixels.select(split="test", label=PLASTIC)
+    assert not set(zip(plastic_train.location, plastic_train.date, strict=True)) & set(
+        zip(plastic_test.location, plastic_test.date, strict=True)
+    )
