@@ -144,6 +144,8 @@ def test_failed_save_leaves_no_half_bundle(tmp_path, model):
         ({"class_mapping": "marida11"}, "classes"),
         ({"class_mapping": "nope"}, "class mapping"),
         ({"threshold": 1.5}, "threshold"),
+        ({"threshold": -0.1}, "threshold"),
+        ({"threshold": float("nan")}, "threshold"),
         ({"bands": ("B02", "B03")}, "bands"),
         ({"arch": {**ARCH, "base_width": 8}}, "base_width"),
         ({"normalization": {"mean": [0.0] * 11, "std": [0.0] * 11}}, "std"),
@@ -169,6 +171,19 @@ def test_malformed_json(tmp_path, model, text):
     (out / "model.json").write_text(text)
     with pytest.raises(BundleError, match="malformed"):
         load_bundle(out)
+
+
+@pytest.mark.parametrize("threshold", [7.0, -0.25, 1.0000001, float("nan"), float("inf")])
+def test_a_threshold_that_is_not_a_probability_is_refused(tmp_path, model, threshold):
+    """A model.json edited (or written elsewhere) with a threshold outside [0, 1] or non-finite
+    would flag everything or nothing; loading it fails and names the threshold and the file."""
+    out = _save(tmp_path / "b", model)
+    meta = json.loads((out / "model.json").read_text())
+    meta["threshold"] = threshold
+    (out / "model.json").write_text(json.dumps(meta))  # NaN and Infinity as Python writes them
+    with pytest.raises(BundleError, match="threshold") as caught:
+        load_bundle(out)
+    assert str(out / "model.json") in str(caught.value)
 
 
 def test_sha_mismatch(tmp_path, model):

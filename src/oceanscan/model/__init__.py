@@ -13,6 +13,7 @@ from oceanscan.model.losses import (
     focal_loss,
     weighted_cross_entropy,
 )
+from oceanscan.model.shipped import default_bundle_dir
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet, count_parameters, flops_per_patch
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ModelBundle",
     "class_weights_from_counts",
     "count_parameters",
+    "default_bundle_dir",
     "dice_loss",
     "flops_per_patch",
     "focal_loss",

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from oceanscan import __version__, sentinel2
 from oceanscan import classes as _classes
-from oceanscan.data.normalization import MARIDA_MEAN, MARIDA_STD, normalize
+from oceanscan.data.inputs import INPUT_METHODS, input_channels, input_spec, model_input
 from oceanscan.errors import BundleError
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet, count_parameters
 
@@ -98,17 +98,6 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"value of type {type(value).__name__} is not JSON-serialisable: {value!r}")
 
 
-def _default_normalization() -> dict[str, Any]:
-    return {
-        "method": "standardize",
-        "nan_fill": "band_mean",
-        "mean": [float(v) for v in MARIDA_MEAN],
-        "std": [float(v) for v in MARIDA_STD],
-        "source": "MARIDA per-band mean/std (marine-debris/marine-debris.github.io, "
-        "semantic_segmentation/unet/dataloader.py)",
-    }
-
-
 def _check_normalization(normalization: Mapping[str, Any], n_bands: int) -> dict[str, Any]:
     norm = dict(normalization)
     for key in ("mean", "std"):
@@ -122,11 +111,19 @@ def _check_normalization(normalization: Mapping[str, Any], n_bands: int) -> dict
         raise ValueError(f"normalization needs finite means and positive stds, got {norm}")
     norm.setdefault("method", "standardize")
     norm.setdefault("nan_fill", "band_mean")
-    if norm["method"] != "standardize" or norm["nan_fill"] != "band_mean":
+    if norm["method"] not in INPUT_METHODS or norm["nan_fill"] != "band_mean":
         raise ValueError(
-            "normalization method/nan_fill must be 'standardize'/'band_mean' (the only ones "
-            f"oceanscan.data.normalization implements), got {norm['method']!r}/{norm['nan_fill']!r}"
+            f"normalization method must be one of {INPUT_METHODS} with nan_fill 'band_mean' "
+            f"(what oceanscan.data.inputs implements), got {norm['method']!r}/{norm['nan_fill']!r}"
         )
+    if norm["method"] == "local_contrast":
+        for key in ("contrast_scale", "block_px", "smooth_blocks"):
+            value = norm.get(key)
+            if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
+                raise ValueError(
+                    f"normalization[{key!r}] must be a positive number for local_contrast, "
+                    f"got {value!r}"
+                )
     return norm
 
 
@@ -196,9 +193,9 @@ def save_bundle(
             :data:`oceanscan.classes.CLASS_MAPPINGS`.
         threshold: decision threshold on the positive-class probability, tuned on validation.
         bands: input band names in channel order, defaults to :data:`oceanscan.sentinel2.BANDS`.
-        normalization: ``{"mean": [...], "std": [...]}`` per band (NaN is filled with the band
-            mean, then standardized); defaults to MARIDA's published statistics from
-            :mod:`oceanscan.data.normalization`.
+        normalization: how reflectance becomes model input (:func:`oceanscan.data.inputs.input_spec`:
+            the method, per-band ``mean`` and ``std``, and the method's settings); defaults to
+            MARIDA's standardization with its published statistics.
         metrics: training / validation metrics (JSON-serialisable).
         data_summary: what it was trained on (patch counts, class pixel counts...).
         extra: any other JSON-serialisable facts (run name, best epoch...).
@@ -222,16 +219,19 @@ def save_bundle(
             f"has {len(names)}: {names}"
         )
     bands = tuple(bands)
-    if len(bands) != full_arch["in_channels"] or len(set(bands)) != len(bands):
-        raise ValueError(
-            f"bands must be {full_arch['in_channels']} distinct names (the model's input "
-            f"channels), got {bands}"
-        )
+    if len(set(bands)) != len(bands):
+        raise ValueError(f"bands must be distinct names, got {bands}")
     if not 0.0 <= float(threshold) <= 1.0:
         raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}")
-    norm = _check_normalization(
-        normalization if normalization is not None else _default_normalization(), len(bands)
-    )
+    norm_in = dict(normalization) if normalization is not None else input_spec("standardize")
+    method = norm_in.get("method", "standardize")
+    expected = input_channels(method, len(bands))
+    if expected != full_arch["in_channels"]:
+        raise ValueError(
+            f"{len(bands)} bands under input method {method!r} make {expected} input "
+            f"channels, but the model takes {full_arch['in_channels']}; bands: {bands}"
+        )
+    norm = _check_normalization(norm_in, len(bands))
 
     buffer = io.BytesIO()
     torch.save(_clean_state_dict(model), buffer)
@@ -340,8 +340,8 @@ class ModelBundle:
     ) -> npt.NDArray[np.float32]:
         """Probability of the positive class per pixel.
 
-        Normalizes exactly as training did (NaN -> band mean, then standardize with the
-        bundle's statistics), pads H and W by reflection up to a multiple of 16, runs the model
+        Turns reflectance into model input exactly as training did
+        (:func:`oceanscan.data.inputs.model_input` with the bundle's ``normalization``), pads H and W by reflection up to a multiple of 16, runs the model
         under ``torch.inference_mode``, and crops back.
 
         Args:
@@ -376,7 +376,7 @@ class ModelBundle:
             self.model.to(dev)
         self.model.eval()
         # The very function the training datasets call, so scan inputs match training inputs.
-        x = normalize(x.to(device=dev, dtype=torch.float32), mean=self.mean, std=self.std)
+        x = model_input(x.to(device=dev, dtype=torch.float32), self.meta["normalization"])
         h, w = x.shape[-2:]
         x = _pad_to_multiple(x, DOWNSAMPLING)
         if _is_channels_last(self.model):
@@ -460,7 +460,15 @@ def load_bundle(directory: str | Path, *, map_location: str | torch.device = "cp
         threshold = float(meta["threshold"])
         bands = tuple(str(b) for b in meta["bands"])
         int(meta["positive_class"])
-        _check_normalization(meta["normalization"], len(bands))
+        norm = _check_normalization(meta["normalization"], len(bands))
+        if not 0.0 <= threshold <= 1.0:  # NaN fails this too
+            raise ValueError(f"threshold must be a probability in [0, 1], got {threshold!r}")
+        channels = input_channels(norm["method"], len(bands))
+        if hparams.get("in_channels") != channels:
+            raise ValueError(
+                f"{len(bands)} bands under input method {norm['method']!r} make {channels} "
+                f"input channels, but the architecture takes {hparams.get('in_channels')!r}"
+            )
     except (ValueError, KeyError, TypeError) as err:
         raise BundleError(f"malformed {root}/{META_FILE}: {err!r}") from err
     if version != BUNDLE_FORMAT_VERSION:

@@ -84,11 +84,19 @@ class Region(BaseModel):
         return self
 
 
+def _shipped_bundle() -> str:
+    """Path of the bundle shipped with oceanscan; imported late to keep torch out of workers."""
+    from oceanscan.model.shipped import DEFAULT_BUNDLE_PATH
+
+    return str(DEFAULT_BUNDLE_PATH)
+
+
 class ScanConfig(BaseModel):
     """Everything a scan needs.
 
     Attributes:
-        model: directory of the model bundle.
+        model: directory (or URL) of the model bundle; defaults to the bundle shipped with
+            oceanscan (:func:`oceanscan.model.default_bundle_dir`).
         root: output root, a path or fsspec URL (``s3://bucket/prefix``).
         storage_options: fsspec options for ``root`` (S3 endpoint, credentials).
         stac_url: STAC API to search; or give ``catalog``.
@@ -122,7 +130,7 @@ class ScanConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    model: str
+    model: str = Field(default_factory=lambda: _shipped_bundle())
     root: str
     storage_options: dict[str, Any] = Field(default_factory=dict)
     stac_url: str | None = None
@@ -194,7 +202,8 @@ def load_scan_config(path: str | Path, **overrides: Any) -> ScanConfig:
     base = load_config(path, ScanConfig)
     data = base.model_dump()
     data.update({k: v for k, v in overrides.items() if v is not None})
-    config = validate_config(data, ScanConfig, source=str(path))
+    # The file alone is valid (above), so an error here comes from an override.
+    config = validate_config(data, ScanConfig, source=f"command line (over {path})")
     if config.regions_file:
         file = Path(config.regions_file)
         if not file.is_absolute():
