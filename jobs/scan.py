@@ -1,7 +1,7 @@
 """Scan Sentinel-2 scenes for floating debris on a Ray cluster, or on a local Ray when there is none.
 
     ray job submit --working-dir . -- python jobs/scan.py --config configs/scan.yaml --since-last
-    python jobs/scan.py --config configs/scan.yaml --region great-pacific
+    python jobs/scan.py --config configs/scan.yaml --region bay-of-honduras
 
 Under ``ray job submit`` RAY_ADDRESS points at the cluster and Ray joins it; run directly, a
 local Ray starts. The flags are those of ``oceanscan scan``; the exit code is 1 when some scene

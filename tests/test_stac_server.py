@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 import venv
 from datetime import UTC, datetime
 from pathlib import Path
@@ -194,4 +198,76 @@ def test_a_server_that_cannot_start_reports_its_stderr(tmp_path, monkeypatch):
         pass
     message = str(caught.value)
     assert str(catalog_json) in message
-    assert "No module named uvicorn" in message
+    assert "No module named 'uvicorn'" in message
+
+
+#: Variables a user's shell may hold that stac-fastapi-static's settings (pydantic-settings, no
+#: prefix, any case) or uvicorn's command line would read. Each one broke or changed the server:
+#: CACHE, ENVIRONMENT, LOG_LEVEL and CORS_ORIGINS failed validation (exit 2 before answering),
+#: ROOT_PATH and UVICORN_ROOT_PATH moved every link, CATALOG_HREF named another catalog.
+STRAY_ENVIRONMENT = {
+    "CACHE": "/some/path",
+    "cache": "/another/path",
+    "ENVIRONMENT": "staging",
+    "LOG_LEVEL": "chatty",
+    "ROOT_PATH": "/elsewhere",
+    "CORS_ORIGINS": "https://example.org",
+    "CATALOG_HREF": "/nowhere/catalog.json",
+    "ASSUME_BEST_PRACTICE_LAYOUT": "perhaps",
+    "ENABLE_RESPONSE_MODELS": "true",
+    "ENABLE_DIRECT_RESPONSE": "true",
+    "DOCS_URL": "not-a-path",
+    "APP_PORT": "http",
+    "RELOAD": "sometimes",
+    "UVICORN_ROOT_PATH": "/elsewhere",
+    "UVICORN_LOG_LEVEL": "chatty",
+    "WEB_CONCURRENCY": "3",
+}
+
+
+def test_stray_environment_and_dotenv_cannot_reach_the_server(tmp_path, monkeypatch):
+    """The server answers with the project's settings whatever the shell and the working
+    directory's .env say."""
+    catalog_json, items = _write_catalog(tmp_path / "catalog")
+    for name, value in STRAY_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    here = tmp_path / "cwd"
+    here.mkdir()
+    (here / ".env").write_text("CACHE=/from/dotenv\nCATALOG_HREF=/nowhere/catalog.json\n")
+    monkeypatch.chdir(here)
+
+    with serve(catalog_json) as url:
+        landing = requests.get(url + "/", timeout=10)
+        assert landing.status_code == 200
+        hrefs = [link["href"] for link in landing.json()["links"]]
+        found = {i.id for i in Client.open(url).search(collections=[COLLECTION]).items()}
+    assert hrefs and all(h.startswith(url + "/") and "/elsewhere" not in h for h in hrefs)
+    assert found == {i["id"] for i in items}
+
+
+def test_catalog_serve_stops_its_server_on_sigterm(tmp_path):
+    """``oceanscan catalog serve`` under a scheduler's SIGTERM leaves no server process behind,
+    and a stray CACHE in its environment does not stop it from serving."""
+    catalog_json, items = _write_catalog(tmp_path / "catalog")
+    env = {**os.environ, "CACHE": "/some/path"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "oceanscan", "catalog", "serve", str(catalog_json.parent)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert "as a STAC API at" in line, proc.stderr.read() if proc.poll() is not None else line
+        url = line.split(" at ")[1].split()[0]
+        found = {i.id for i in Client.open(url).search(collections=[COLLECTION]).items()}
+        assert found == {i["id"] for i in items}
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url + "/", timeout=5)

@@ -24,6 +24,15 @@ Requirements: ``stac-fastapi-static==1.0.1`` and ``starlette<0.51`` (with a newe
 request answers 500); ``scripts/setup`` installs both into the project's virtualenv. The server runs
 as a child process of the interpreter named by ``OCEANSCAN_STAC_SERVER_PYTHON``, else of the
 current one.
+
+The server gets only the settings oceanscan means. stac-fastapi reads its settings
+(pydantic-settings, no prefix, any case) from the environment and from a ``.env`` file in its
+working directory, even at import time, and uvicorn's command line reads ``UVICORN_*`` and
+``WEB_CONCURRENCY``: a user's ``CACHE=/some/path`` became the boolean ``cache`` setting and the
+server exited before answering. So the child starts in an empty working directory, removes from
+its environment every variable the package's settings classes would read, builds its
+``Settings`` from explicit values with every other source switched off, and runs uvicorn through
+its Python API with explicit options (:data:`_LAUNCHER`).
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from oceanscan.errors import CatalogError
 
@@ -52,8 +61,72 @@ __all__ = ["STARTUP_TIMEOUT_S", "main", "serve"]
 #: How long ``serve`` waits for the API's landing page before giving up (it takes ~1 s here).
 STARTUP_TIMEOUT_S = 60.0
 
-_APP = "stac_fastapi.static.app:app"
 _PYTHON_ENV = "OCEANSCAN_STAC_SERVER_PYTHON"
+_LOG_LEVEL = "warning"
+
+#: The server process: ``python -c _LAUNCHER OPTIONS_JSON``, started in an empty directory (no
+#: ``.env`` file to read, no module to shadow an import). It imports nothing from oceanscan (the
+#: interpreter of ``OCEANSCAN_STAC_SERVER_PYTHON`` needs only stac-fastapi-static). Importing
+#: ``stac_fastapi.types.core`` builds an ``ApiSettings()`` from the environment, so the launcher
+#: first removes every variable a settings class of the installed package would read (its field
+#: names, any case, after its ``env_prefix``, and their nested ``__`` forms); then it builds the
+#: server's ``Settings`` from ``OPTIONS_JSON`` with every other source switched off
+#: (``settings_customise_sources``), and runs uvicorn through its Python API, which reads no
+#: ``UVICORN_*`` variable, with one worker and no reloading.
+_LAUNCHER = """\
+# oceanscan: the embedded STAC API (stac-fastapi-static), started by oceanscan.stac_server.serve
+import json
+import logging
+import os
+import sys
+
+import uvicorn
+from stac_fastapi.types.config import ApiSettings
+
+
+def scrub_environment(settings_cls):
+    config = settings_cls.model_config
+    prefix = (config.get("env_prefix") or "").lower()
+    nested = (config.get("env_nested_delimiter") or "__").lower()
+    names = {prefix + name.lower() for name in settings_cls.model_fields}
+    names |= {
+        field.alias.lower()
+        for field in settings_cls.model_fields.values()
+        if isinstance(field.alias, str)
+    }
+    for key in list(os.environ):
+        low = key.lower()
+        if low in names or any(low.startswith(name + nested) for name in names):
+            del os.environ[key]
+
+
+scrub_environment(ApiSettings)
+from stac_fastapi.static.api import Settings, make_api  # noqa: E402
+
+scrub_environment(Settings)
+
+
+class ExplicitSettings(Settings):
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **other_sources):
+        return (init_settings,)
+
+
+options = json.loads(sys.argv[1])
+settings = ExplicitSettings(**options["settings"])
+logging.basicConfig(level=settings.log_level.upper())
+config = uvicorn.Config(
+    make_api(settings).app,
+    fd=options["fd"],
+    log_level=settings.log_level,
+    workers=1,
+    reload=False,
+    proxy_headers=False,
+    forwarded_allow_ips="127.0.0.1",
+    env_file=None,
+)
+uvicorn.Server(config).run()
+"""
 _STDERR_TAIL_CHARS = 4000
 _ROOT_TYPES = frozenset({"Catalog", "Collection"})
 
@@ -84,28 +157,17 @@ def serve(catalog_json: Path, *, host: str = "127.0.0.1", port: int = 0) -> Iter
     catalog_json = Path(catalog_json).resolve()
     _check_catalog(catalog_json)
     python = _server_python()
-    env = {
-        **os.environ,
-        "CATALOG_HREF": str(catalog_json),
-        "ASSUME_BEST_PRACTICE_LAYOUT": "true",
-        "LOG_LEVEL": "warning",
-    }
-    with tempfile.TemporaryFile(mode="w+b", prefix="oceanscan-stac-") as stderr:
+    with (
+        tempfile.TemporaryFile(mode="w+b", prefix="oceanscan-stac-") as stderr,
+        tempfile.TemporaryDirectory(prefix="oceanscan-stac-") as workdir,
+    ):
         with _bound_socket(host, port) as sock:
             bound_host, bound_port = sock.getsockname()[:2]
             url = f"http://{_url_host(bound_host)}:{bound_port}"
+            options = {"settings": _server_settings(catalog_json), "fd": sock.fileno()}
             proc = subprocess.Popen(
-                [
-                    python,
-                    "-m",
-                    "uvicorn",
-                    _APP,
-                    "--fd",
-                    str(sock.fileno()),
-                    "--log-level",
-                    "warning",
-                ],
-                env=env,
+                [python, "-c", _LAUNCHER, json.dumps(options)],
+                cwd=workdir,  # empty: no .env file, no module shadowing the server's imports
                 pass_fds=(sock.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -117,6 +179,27 @@ def serve(catalog_json: Path, *, host: str = "127.0.0.1", port: int = 0) -> Iter
             yield url
         finally:
             _stop(proc)
+
+
+def _server_settings(catalog_json: Path) -> dict[str, Any]:
+    """The stac-fastapi-static settings :func:`serve` starts the server with, and no others.
+
+    Every other setting keeps the package's default, whatever the environment says.
+
+    Args:
+        catalog_json: the root ``catalog.json``, an absolute path.
+
+    Returns:
+        Keyword arguments of ``stac_fastapi.static.api.Settings``.
+    """
+    return {
+        "catalog_href": str(catalog_json),
+        "assume_best_practice_layout": True,
+        "cache": False,  # a local catalog is never cached; explicit all the same
+        "reload": False,
+        "root_path": "",
+        "log_level": _LOG_LEVEL,
+    }
 
 
 def _check_catalog(catalog_json: Path) -> None:

@@ -150,8 +150,7 @@ def test_scan_refuses_a_bundle_with_a_pickle_payload(tmp_path, capsys):
     assert code == 2
     assert "model.pt" in capsys.readouterr().err
     assert not marker.exists()
-    if root.exists():  # the CLI opens the store first: an empty one, no scene, no run record
-        assert _scene_dirs(root) == set() and open_root(str(root)).attrs["runs"] == []
+    assert not root.exists()  # the bundle is checked before the store is created
 
 
 def test_scan_refuses_a_missing_catalog_before_writing(tmp_path, capsys):

@@ -9,11 +9,13 @@ provider) and one ``REJECTED`` line per item that cannot be scanned, with the re
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
+from oceanscan.cli._args import integer, number, stac_datetime
 from oceanscan.stac import DEFAULT_COLLECTIONS, PROFILES, Rejected, search_scenes
 
 __all__ = ["register"]
@@ -62,6 +64,8 @@ def _search(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from oceanscan.stac_server import serve
 
+    # SIGTERM (a scheduler, `timeout`, `kill`) must stop the server too, not orphan it.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     catalog_json = Path(args.dir) / "catalog.json"
     with serve(catalog_json, host=args.host, port=args.port) as url:
         print(f"serving {catalog_json} as a STAC API at {url} (Ctrl-C stops)", flush=True)
@@ -70,6 +74,10 @@ def _serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _raise_keyboard_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def register(subparsers: Any) -> None:
@@ -83,10 +91,14 @@ def register(subparsers: Any) -> None:
     search.add_argument("url", help="STAC API root URL")
     search.add_argument("--bbox", type=_bbox, help="W,S,E,N in degrees")
     search.add_argument(
-        "--datetime", help="RFC 3339 instant or interval, e.g. 2025-01-01/2025-02-01"
+        "--datetime",
+        type=stac_datetime,
+        help="RFC 3339 instant or interval, e.g. 2025-01-01/2025-02-01 ('..' for an open end)",
     )
-    search.add_argument("--max-cloud", type=float, help="maximum eo:cloud_cover in percent")
-    search.add_argument("--limit", type=int, help="stop after this many results")
+    search.add_argument(
+        "--max-cloud", type=number(0.0, 100.0), help="maximum eo:cloud_cover in percent"
+    )
+    search.add_argument("--limit", type=integer(1), help="stop after this many results")
     search.add_argument(
         "--collection",
         action="append",
@@ -99,12 +111,17 @@ def register(subparsers: Any) -> None:
         "--profile", choices=sorted(PROFILES), help="provider profile (default: detect)"
     )
     search.add_argument(
-        "--timeout", type=float, default=30.0, help="per-request timeout in seconds"
+        "--timeout",
+        type=number(0.0, exclusive_minimum=True),
+        default=30.0,
+        help="per-request timeout in seconds (default 30)",
     )
     search.set_defaults(func=_search)
 
     serve = sub.add_parser("serve", help="serve a static catalog directory as a STAC API")
     serve.add_argument("dir", help="directory holding catalog.json")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=0, help="TCP port; 0 picks a free one")
+    serve.add_argument(
+        "--port", type=integer(0, 65535), default=0, help="TCP port; 0 picks a free one"
+    )
     serve.set_defaults(func=_serve)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from oceanscan.cli._args import integer
 from oceanscan.cli._table import METRICS_HEADER, metrics_columns
 
 __all__ = ["register"]
@@ -47,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--data", required=True, help="MARIDA-layout directory")
     parser.add_argument("--model", required=True, help="model bundle directory")
     parser.add_argument("--split", default="test", choices=("train", "val", "test"))
-    parser.add_argument("--batch-size", type=int, default=8, help="patches per forward pass")
+    parser.add_argument(
+        "--batch-size", type=integer(1), default=8, help="patches per forward pass (default 8)"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=_run)

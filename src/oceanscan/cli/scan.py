@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-from datetime import datetime
 from typing import Any
 
+from oceanscan.cli._args import integer, number, time_window
 from oceanscan.cli._table import METRICS_HEADER, metrics_columns
 from oceanscan.errors import ConfigError
 
@@ -37,19 +37,36 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
         metavar=("WEST", "SOUTH", "EAST", "NORTH"),
         help="ad-hoc region in degrees (needs --datetime)",
     )
-    parser.add_argument("--datetime", help="ad-hoc time window START/END (ISO 8601)")
-    parser.add_argument("--max-cloud-cover", type=float, help="ad-hoc region cloud limit, %%")
+    parser.add_argument(
+        "--datetime",
+        type=time_window,
+        metavar="START/END",
+        help="time window of the --bbox region (ISO 8601, UTC unless an offset is given; "
+        "START/.. for a window up to now)",
+    )
+    parser.add_argument(
+        "--max-cloud-cover",
+        type=number(0.0, 100.0),
+        help="cloud limit of the --bbox region, %% (default 30)",
+    )
     parser.add_argument("--stac-url", help="STAC API to search")
     parser.add_argument("--catalog", help="local static STAC catalog directory instead of an API")
     parser.add_argument(
         "--model", help="model bundle directory (default: the model shipped with oceanscan)"
     )
     parser.add_argument("--root", help="output root: a path or an fsspec URL (s3://...)")
-    parser.add_argument("--tile-size", type=int, dest="tile_size_px", help="tile core, pixels")
-    parser.add_argument("--margin", type=int, dest="margin_px", help="context margin, pixels")
-    parser.add_argument("--workers", type=int, help="predictor actors (one GPU each)")
-    parser.add_argument("--batch-size", type=int, help="tiles per predictor batch")
-    parser.add_argument("--limit", type=int, help="at most this many scenes per region")
+    parser.add_argument(
+        "--tile-size",
+        type=integer(16),
+        dest="tile_size_px",
+        help="tile core, pixels (a multiple of 16)",
+    )
+    parser.add_argument(
+        "--margin", type=integer(0), dest="margin_px", help="context margin, pixels"
+    )
+    parser.add_argument("--workers", type=integer(1), help="predictor actors (one GPU each)")
+    parser.add_argument("--batch-size", type=integer(1), help="tiles per predictor batch")
+    parser.add_argument("--limit", type=integer(1), help="at most this many scenes per region")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
         "--tta",
@@ -86,7 +103,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[Any, list[Any] | None]:
     """Build the ScanConfig and the regions to scan from parsed arguments.
 
     Raises:
-        ConfigError: for a bad field, an unknown region, or ``--bbox`` without ``--datetime``.
+        ConfigError: for a bad field, an unknown region, ``--bbox`` without ``--datetime``, or
+            ``--datetime`` or ``--max-cloud-cover`` without ``--bbox``.
     """
     from oceanscan.config import validate_config
     from oceanscan.scan.config import Region, ScanConfig, load_scan_config
@@ -102,15 +120,21 @@ def config_from_args(args: argparse.Namespace) -> tuple[Any, list[Any] | None]:
         data = {k: v for k, v in overrides.items() if v is not None}
         config = validate_config(data, ScanConfig, source="command line")
     regions: list[Any] | None = None
+    if not args.bbox and (args.datetime is not None or args.max_cloud_cover is not None):
+        raise ConfigError(
+            "--datetime and --max-cloud-cover describe the ad-hoc region of --bbox: add --bbox "
+            "WEST SOUTH EAST NORTH, or set the time window and cloud limit of a configured "
+            "region in its regions file"
+        )
     if args.bbox:
-        if not args.datetime or "/" not in args.datetime:
-            raise ConfigError(f"--bbox needs --datetime START/END, got {args.datetime!r}")
-        start, end = args.datetime.split("/", 1)
+        if args.datetime is None:
+            raise ConfigError("--bbox needs --datetime START/END (e.g. 2025-06-01/2025-06-30)")
+        start, end = args.datetime
         fields: dict[str, Any] = {
             "name": (args.region or ["adhoc"])[0],
             "bbox": tuple(args.bbox),
-            "start": datetime.fromisoformat(start),
-            "end": None if end in ("", "..") else datetime.fromisoformat(end),
+            "start": start,
+            "end": end,
         }
         if args.max_cloud_cover is not None:
             fields["max_cloud_cover"] = args.max_cloud_cover
@@ -121,13 +145,23 @@ def config_from_args(args: argparse.Namespace) -> tuple[Any, list[Any] | None]:
 
 
 def run_scan(args: argparse.Namespace) -> int:
-    """Run ``oceanscan scan``; exit code 1 when some scene failed."""
+    """Run ``oceanscan scan``; exit code 1 when some scene failed.
+
+    The configuration and the model bundle are checked before Ray starts or the store is
+    touched: bad input leaves nothing behind.
+
+    Raises:
+        ConfigError: for a bad option or configuration field (exit code 2).
+        BundleError: for a missing or malformed bundle (exit code 2).
+    """
+    from oceanscan.model import load_bundle
     from oceanscan.scan.ledger import exit_code
     from oceanscan.scan.runner import init_ray, scan_regions
 
     config, regions = config_from_args(args)
+    bundle = load_bundle(config.model)
     init_ray(verbose=getattr(args, "verbose", 0) > 0)
-    result = scan_regions(config, regions=regions, since_last=args.since_last)
+    result = scan_regions(config, regions=regions, since_last=args.since_last, bundle=bundle)
     summary = {
         "run_id": result.run_id,
         "root": config.root,

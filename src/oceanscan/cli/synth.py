@@ -6,6 +6,8 @@ import argparse
 import time
 from pathlib import Path
 
+from oceanscan.cli._args import integer
+
 __all__ = ["register"]
 
 
@@ -31,13 +33,6 @@ def _catalog(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
-
-
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Add ``synth`` and its ``patches`` and ``catalog`` subcommands to the ``oceanscan`` parser."""
     parser = subparsers.add_parser(
@@ -61,12 +56,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     patches.add_argument("--out", required=True, help="output directory (created)")
     patches.add_argument(
-        "--n", type=_positive, default=600, help="number of patches, >= 3 (default 600)"
+        "--n", type=integer(3), default=600, help="number of patches, >= 3 (default 600)"
     )
     patches.add_argument(
-        "--size", type=_positive, default=256, help="patch side in pixels, >= 16 (default 256)"
+        "--size", type=integer(16), default=256, help="patch side in pixels, >= 16 (default 256)"
     )
-    patches.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    patches.add_argument("--seed", type=integer(0), default=0, help="random seed (default 0)")
     patches.add_argument(
         "--sparse-labels",
         action="store_true",
@@ -84,11 +79,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     catalog.add_argument("--out", required=True, help="output directory (created)")
-    catalog.add_argument("--scenes", type=_positive, default=2, help="number of scenes (default 2)")
     catalog.add_argument(
-        "--size", type=_positive, default=1024, help="scene side in 10 m pixels (default 1024)"
+        "--scenes", type=integer(1), default=2, help="number of scenes (default 2)"
     )
-    catalog.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    catalog.add_argument(
+        "--size",
+        type=integer(16),
+        default=1024,
+        help="scene side in 10 m pixels, >= 16 (default 1024)",
+    )
+    catalog.add_argument("--seed", type=integer(0), default=0, help="random seed (default 0)")
     catalog.add_argument(
         "--profile",
         default="earthsearch",

@@ -25,7 +25,8 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from oceanscan import __version__
 from oceanscan.scan import detections as _detections
@@ -48,6 +49,9 @@ from oceanscan.scan.tasks import read_tile, write_tile
 from oceanscan.scan.tiling import plan_tiles
 from oceanscan.scene import SceneSpec, scene_key
 
+if TYPE_CHECKING:
+    from oceanscan.model import ModelBundle
+
 __all__ = ["ScanResult", "scan_scenes"]
 
 #: Longest wait, in seconds, for another run's store-wide update (run record, consolidation,
@@ -67,8 +71,9 @@ class ScanResult:
         tiles: tiles predicted.
         pixels: scene pixels covered by those tiles.
         seconds: wall time of the run.
-        first_tile_s: from the start of the run to the first tile written (bundle load, store
-            setup, actor start-up, first read and batch): the run's fixed cost.
+        first_tile_s: from the start of the run to the first tile written (store setup, actor
+            start-up with each actor's bundle load, first read and batch): the run's fixed
+            cost. The driver loads and verifies the bundle before the run starts.
         last_tile_s: from the start of the run to the last tile written.
         first_tile_pixels: pixels of the first tile, for steady-state throughput
             ``(pixels - first_tile_pixels) / (last_tile_s - first_tile_s)``.
@@ -219,8 +224,12 @@ def scan_scenes(
     *,
     regions: Sequence[Mapping[str, Any]] = (),
     run_id: str | None = None,
+    bundle: ModelBundle | None = None,
 ) -> ScanResult:
     """Scan scenes into ``config.root``: the whole pipeline of this module's docstring.
+
+    The model bundle is loaded and verified before anything else: a missing or bad bundle
+    raises :class:`~oceanscan.errors.BundleError` with no store created and no Ray work done.
 
     Each scene is claimed before its group is created (:class:`~oceanscan.scan.claim.ClaimStore`,
     lease files under ``<root>/claims``), so two runs on one root scan each scene once; the
@@ -234,17 +243,42 @@ def scan_scenes(
         config: the scan configuration (model bundle, root, tile size, margin, workers...).
         regions: ``{name, start, end}`` search windows this run covers, for ``--since-last``.
         run_id: identifier of the run; defaults to a UTC timestamp plus a random suffix.
+        bundle: the bundle at ``config.model``, already loaded with
+            :func:`oceanscan.model.load_bundle`; defaults to loading it here.
 
     Returns:
         The run's counts; ``oceanscan.scan.ledger.exit_code(result.counts)`` gives the exit code.
         Scenes left to another live run on the same root are counted as skipped.
+
+    Raises:
+        BundleError: when the bundle at ``config.model`` is missing or malformed.
+        ValueError: when ``bundle`` was loaded from another place than ``config.model`` (the
+            predictor actors load ``config.model``).
     """
+    if bundle is None:
+        from oceanscan.model import load_bundle
+
+        bundle = load_bundle(config.model)
+    elif not _same_place(bundle.path, config.model):
+        raise ValueError(
+            f"bundle was loaded from {str(bundle.path)!r} but config.model is "
+            f"{config.model!r}; the predictors load config.model, so pass its bundle or none"
+        )
     run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     claims = ClaimStore(config.root, owner=run_id, storage_options=config.storage_options)
     try:
-        return _scan_scenes(scenes, config, regions=regions, run_id=run_id, claims=claims)
+        return _scan_scenes(
+            scenes, config, regions=regions, run_id=run_id, claims=claims, bundle=bundle
+        )
     finally:
         claims.release_all()
+
+
+def _same_place(loaded_from: str | Path, model: str) -> bool:
+    """Whether a bundle loaded from ``loaded_from`` is the one at ``model`` (path or URL)."""
+    if "://" in model:
+        return str(loaded_from).rstrip("/") == model.rstrip("/")
+    return Path(loaded_from).resolve() == Path(model).resolve()
 
 
 def _scan_scenes(
@@ -254,18 +288,17 @@ def _scan_scenes(
     regions: Sequence[Mapping[str, Any]],
     run_id: str,
     claims: ClaimStore,
+    bundle: ModelBundle,
 ) -> ScanResult:
     """The body of :func:`scan_scenes`, holding ``claims`` for the run."""
     import ray.data
 
-    from oceanscan.model import load_bundle
     from oceanscan.scan.reader import capture_rio_env
 
     started = datetime.now(UTC)
     result = ScanResult(run_id=run_id)
     t0 = time.perf_counter()
 
-    bundle = load_bundle(config.model)
     threshold = float(bundle.threshold)
     step = threshold_step(threshold)
     root_group = open_root(

@@ -11,13 +11,16 @@ import itertools
 import logging
 import os
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oceanscan.errors import ConfigError
 from oceanscan.scan.config import Region, ScanConfig
 from oceanscan.scan.pipeline import ScanResult, scan_scenes
 from oceanscan.scan.sources import SearchWindow, catalog_scenes, search_window, stac_scenes
 from oceanscan.scan.store import open_root
+
+if TYPE_CHECKING:
+    from oceanscan.model import ModelBundle
 
 __all__ = ["init_ray", "scan_regions"]
 
@@ -47,15 +50,19 @@ def scan_regions(
     *,
     regions: Sequence[Region] | None = None,
     since_last: bool = False,
+    bundle: ModelBundle | None = None,
 ) -> ScanResult:
     """Scan the given regions (default: every configured region) into ``config.root``.
 
-    With ``config.catalog`` and no regions at all, every item of the catalog is scanned.
+    With ``config.catalog`` and no regions at all, every item of the catalog is scanned. The
+    model bundle is loaded and verified first: a missing or bad bundle leaves no store behind.
 
     Args:
         config: the scan configuration; needs ``stac_url`` or ``catalog``.
         regions: regions to scan; defaults to ``config.regions``.
         since_last: search each region from the end of its last successful run.
+        bundle: the bundle at ``config.model``, already loaded (the console script loads it
+            before starting Ray); defaults to loading it here.
 
     Returns:
         The run's result (see :func:`oceanscan.scan.ledger.exit_code`).
@@ -63,12 +70,17 @@ def scan_regions(
     Raises:
         ConfigError: with neither or both of ``stac_url`` and ``catalog``, or with no region
             to search a STAC API for.
+        BundleError: when the bundle at ``config.model`` is missing or malformed.
     """
     if (config.stac_url is None) == (config.catalog is None):
         raise ConfigError(
             "give exactly one scene source: stac_url (a STAC API) or catalog (a static catalog "
             f"directory); got stac_url={config.stac_url!r}, catalog={config.catalog!r}"
         )
+    if bundle is None:
+        from oceanscan.model import load_bundle
+
+        bundle = load_bundle(config.model)
     chosen = list(config.regions if regions is None else regions)
     runs = open_root(
         config.root, storage_options=config.storage_options, zarr_format=config.zarr_format
@@ -84,7 +96,7 @@ def scan_regions(
         sources.append(_scenes(config, region, window))
     if not sources:
         raise ConfigError("no region to scan: configure regions, pass --region or --bbox")
-    return scan_scenes(itertools.chain(*sources), config, regions=windows)
+    return scan_scenes(itertools.chain(*sources), config, regions=windows, bundle=bundle)
 
 
 def _scenes(config: ScanConfig, region: Region, window: SearchWindow) -> Iterable[Any]:
