@@ -33,6 +33,7 @@ def main() -> None:
         help=f"shared data directory holding real/ (default {_DEFAULT_SHARED})",
     )
     parser.add_argument("--out", help="also write the JSON to this file")
+    parser.add_argument("--figure", help="also draw the Durban quicklook to this .png")
     parser.add_argument(
         "--threads", type=int, default=0, help="torch intra-op threads (default 0: torch's own)"
     )
@@ -51,6 +52,11 @@ def main() -> None:
     start = time.perf_counter()
     bundle = load_bundle(args.bundle)
     report = measure_real_sea(bundle, real)
+    if args.figure:
+        from oceanscan.realsea.figure import scene_quicklook
+        from oceanscan.realsea.scenes import load_scene
+
+        scene_quicklook(bundle, load_scene("durban", real), args.figure)
     report["seconds"]["total"] = round(time.perf_counter() - start, 2)
     report["torch_threads"] = torch.get_num_threads()
     text = json.dumps(report, indent=1)

@@ -53,3 +53,32 @@ def test_invalid_settings_are_refused():
         RandomAtmosphere(noise=-1.0)
     with pytest.raises(ValueError, match="11"):
         RandomAtmosphere()({"image": torch.zeros(3, 8, 8), "mask": torch.zeros(8, 8)})
+
+
+def test_cloud_parallax_moves_clouds_not_sea_level_objects():
+    from oceanscan.data.radiometry import _cloud_parallax
+
+    image = torch.full((11, 64, 64), 0.02)
+    image[:, 20:40, 20:40] = 0.3  # a cloud, bright in the SWIR too
+    image[:8, 50, 10:30] += 0.03  # a debris filament: no SWIR excess
+    torch.manual_seed(4)
+    out = _cloud_parallax(image, 3.0)
+    moved = (out - image).abs().sum(dim=(1, 2))
+    assert float(moved.max()) > 1.0  # the cloud edges moved in some bands
+    torch.testing.assert_close(out[:, 50, 10:30], image[:, 50, 10:30])
+
+
+def test_cloud_puffs_are_bright_white_and_cast_shadows():
+    from oceanscan.data.radiometry import _cloud_puffs
+
+    torch.manual_seed(7)
+    image = torch.full((11, 96, 96), 0.02)
+    out = _cloud_puffs(image, 3)
+    assert float(out.max()) > 0.05  # a cloud core, brighter than any water
+    assert float(out.min()) < 0.02  # a shadow somewhere
+    brightest = out.sum(dim=0).argmax()
+    core = out[:, brightest // 96, brightest % 96]
+    assert float(core[BANDS_SWIR].min()) > 0.03  # clouds stay bright in the SWIR, unlike debris
+
+
+BANDS_SWIR = [9, 10]

@@ -17,6 +17,17 @@ training patch's reflectance the way those scenes differ, leaving its labels alo
   local level in every band alike, and the bands' textures correlate only at r 0.65-0.94 with
   B08, because the MSI detectors see a moving sea a fraction of a second apart (band-to-band
   parallax): each band gets the crest field shifted by up to half a pixel;
+* **cloud puffs**: small, thin fair-weather cumulus over the water with their shadows, the
+  cloud type that is too small or too thin for a cloud mask and that real scans flag at their
+  edges (measured: the bright puffs south of the Durban filaments, the cumulus field of the
+  Manila open-sea scene). Their spectrum is MARIDA's cloud class (Kikaki et al. 2022),
+  brightened to 0.1-0.5, their opacity 0.1-0.8;
+* **cloud parallax**: the MSI's bands look along-track at slightly different angles, so what
+  stands above the sea (clouds, up to a few km) lands up to a few pixels apart from band to band,
+  and a cloud edge over water gets coloured fringes, some of them bright in the NIR alone.
+  Sea-level objects (debris, ships) stay registered. The cloud-like part of the patch (bright in
+  the SWIR, above its local background) is shifted per band in proportion to the band's place
+  in the focal plane;
 * **sensor noise**: independent per band, drawn at each band's native resolution. The high-pass
   std of calm clear water is 0.001-0.003 in every band (Durban, Mariveles), above the L2A
   noise figures the synthetic generator uses for the SWIR bands.
@@ -34,6 +45,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from oceanscan.data.inputs import local_background
 from oceanscan.sentinel2 import BAND_INFO
 
 __all__ = ["RandomAtmosphere"]
@@ -41,6 +53,17 @@ __all__ = ["RandomAtmosphere"]
 Sample = dict[str, Any]
 
 _WAVELENGTH_NM = torch.tensor([b.wavelength_nm for b in BAND_INFO], dtype=torch.float32)
+
+#: Along-track order of the MSI detectors in the focal plane (ESA Sentinel-2 User Handbook,
+#: "MSI instrument": B02, B08, B03, B10, B04, B05, B11, B06, B07, B8A, B12, B01, B09), as each of
+#: the 11 bands' position, centred: the parallax of an object above the sea grows with it.
+_FOCAL_ORDER = ("B02", "B08", "B03", "B10", "B04", "B05", "B11", "B06", "B07", "B8A", "B12", "B01")
+_FOCAL_POSITION = (
+    torch.tensor([_FOCAL_ORDER.index(b.name) for b in BAND_INFO], dtype=torch.float32)
+    - (len(_FOCAL_ORDER) - 1) / 2
+)
+_B11 = [b.name for b in BAND_INFO].index("B11")
+_CLOUD_CLASS = 6  # MARIDA class id of Clouds
 _NATIVE_FACTOR = [b.resolution_m // 10 for b in BAND_INFO]
 
 
@@ -93,6 +116,57 @@ def _coarse(field: torch.Tensor, factor: int) -> torch.Tensor:
     return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
 
 
+def _shift(field: torch.Tensor, dy: float, dx: float) -> torch.Tensor:
+    """``field`` ``(H, W)`` moved by a fractional offset (bilinear, edges replicated)."""
+    h, w = field.shape
+    theta = torch.tensor([[[1.0, 0.0, -2 * dx / w], [0.0, 1.0, -2 * dy / h]]])
+    grid = F.affine_grid(theta, [1, 1, h, w], align_corners=False)
+    return F.grid_sample(
+        field[None, None], grid, mode="bilinear", padding_mode="border", align_corners=False
+    )[0, 0]
+
+
+def _cloud_puffs(x: torch.Tensor, count: int) -> torch.Tensor:
+    """Blend ``count`` small semi-transparent clouds and their shadows into ``x`` (see module)."""
+    from oceanscan.synth.spectra import class_spectrum
+
+    c, h, w = x.shape
+    yy = torch.arange(h, dtype=torch.float32)[:, None]
+    xx = torch.arange(w, dtype=torch.float32)[None, :]
+    white = torch.as_tensor(class_spectrum(_CLOUD_CLASS), dtype=torch.float32)
+    white = white / white.mean()
+    out = x.clone()
+    sun = float(_uniform(0, 2 * math.pi))
+    for _ in range(count):
+        cy, cx = float(_uniform(0, h)), float(_uniform(0, w))
+        sigma = float(_uniform(1.5, 8.0))
+        stretch = float(_uniform(0.6, 1.6))
+        blob = torch.exp(-((yy - cy) ** 2 / stretch + (xx - cx) ** 2 * stretch) / (2 * sigma**2))
+        blob = blob * (1.0 + 0.3 * _smooth_field(h, w, cells=6))
+        opacity = (float(_uniform(0.1, 0.8)) * blob).clamp(0.0, 1.0)
+        brightness = float(_uniform(0.1, 0.5))
+        reach = float(_uniform(4.0, 15.0))
+        shadow = _shift(opacity, reach * math.sin(sun), reach * math.cos(sun))
+        out = out * (1.0 - 0.5 * shadow)
+        out = out * (1.0 - opacity) + (brightness * white).view(c, 1, 1) * opacity
+    return out
+
+
+def _cloud_parallax(x: torch.Tensor, max_px: float) -> torch.Tensor:
+    """Shift the cloud-like excess of every band by its focal-plane offset (see module doc)."""
+    filled = torch.nan_to_num(x, nan=0.0)
+    background = local_background(filled[None], block_px=8, smooth_blocks=3)[0]
+    cloudiness = ((filled[_B11] - 0.03) / 0.05).clamp(0.0, 1.0)
+    excess = cloudiness * (filled - background).clamp_min(0.0)
+    step = float(_uniform(-max_px, max_px)) / float(_FOCAL_POSITION.abs().max())
+    angle = float(_uniform(0, 2 * math.pi))
+    out = x.clone()
+    for b in range(x.shape[0]):
+        d = step * float(_FOCAL_POSITION[b])
+        out[b] += _shift(excess[b], d * math.sin(angle), d * math.cos(angle)) - excess[b]
+    return out
+
+
 class RandomAtmosphere:
     """Random gain, haze, sun glint and noise on a sample's reflectance ``image`` ``(11, H, W)``.
 
@@ -102,6 +176,9 @@ class RandomAtmosphere:
         p_glint: probability of sun glint with wave texture (default 0.5).
         max_glint: largest mean glint offset, reflectance (default 0.05); crests reach
             several times the mean.
+        p_puffs: probability of adding 1-4 small thin clouds (default 0.3).
+        p_parallax: probability of cloud parallax (default 0.5).
+        max_parallax: largest cloud offset between the outermost bands, pixels (default 3).
         noise: per-band noise std, reflectance, multiplied by a factor 0.5-2 per patch
             (default 0.0012).
         gain: range of the common gain factor (default 0.85-1.2).
@@ -117,15 +194,24 @@ class RandomAtmosphere:
         max_haze: float = 0.08,
         p_glint: float = 0.5,
         max_glint: float = 0.05,
+        p_puffs: float = 0.3,
+        p_parallax: float = 0.5,
+        max_parallax: float = 3.0,
         noise: float = 0.0012,
         gain: tuple[float, float] = (0.85, 1.2),
     ) -> None:
-        for name, p in (("p_haze", p_haze), ("p_glint", p_glint)):
+        for name, p in (
+            ("p_haze", p_haze),
+            ("p_glint", p_glint),
+            ("p_puffs", p_puffs),
+            ("p_parallax", p_parallax),
+        ):
             if not 0.0 <= p <= 1.0:
                 raise ValueError(f"Invalid {name} {p!r}; must be within [0, 1]")
         for name, v in (
             ("max_haze", max_haze),
             ("max_glint", max_glint),
+            ("max_parallax", max_parallax),
             ("noise", noise),
         ):
             if v < 0:
@@ -134,6 +220,8 @@ class RandomAtmosphere:
             raise ValueError(f"Invalid gain range {gain!r}; must be 0 < low <= high")
         self.p_haze, self.max_haze = p_haze, max_haze
         self.p_glint, self.max_glint = p_glint, max_glint
+        self.p_puffs = p_puffs
+        self.p_parallax, self.max_parallax = p_parallax, max_parallax
         self.noise, self.gain = noise, gain
 
     def __call__(self, sample: Sample) -> Sample:
@@ -144,8 +232,13 @@ class RandomAtmosphere:
             raise ValueError(
                 f"RandomAtmosphere needs the {len(BAND_INFO)} MARIDA bands, got {c} channels"
             )
+        out = x
+        if float(torch.rand(())) < self.p_puffs:
+            out = _cloud_puffs(out, int(torch.randint(1, 5, ())))
+        if float(torch.rand(())) < self.p_parallax:
+            out = _cloud_parallax(out, self.max_parallax)
         gain = _uniform(*self.gain) * (1.0 + 0.03 * torch.randn(c))
-        out = x * gain.view(c, 1, 1)
+        out = out * gain.view(c, 1, 1)
         if float(torch.rand(())) < self.p_haze:
             alpha = float(_uniform(0.3, 2.0))
             level = float(_uniform(0.0, self.max_haze))
@@ -171,6 +264,7 @@ class RandomAtmosphere:
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(p_haze={self.p_haze}, max_haze={self.max_haze}, "
-            f"p_glint={self.p_glint}, max_glint={self.max_glint}, noise={self.noise}, "
-            f"gain={self.gain})"
+            f"p_glint={self.p_glint}, max_glint={self.max_glint}, "
+            f"p_puffs={self.p_puffs}, p_parallax={self.p_parallax}, max_parallax={self.max_parallax}, "
+            f"noise={self.noise}, gain={self.gain})"
         )
