@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from affine import Affine
 
-__all__ = ["BandAsset", "PixelWindow", "RasterGrid", "SceneSpec", "scene_key"]
+__all__ = ["BandAsset", "Land", "PixelWindow", "RasterGrid", "SceneSpec", "scene_key"]
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,42 @@ class BandAsset:
         band: oceanscan band name (``"B8A"``) or ``"SCL"``.
         href: URL or path GDAL can open (already signed if the provider needs it).
         grid: the asset's own grid (10, 20 or 60 m).
+        index: the band of the file at ``href`` that holds it, counted from 1 (GDAL's
+            numbering); defaults to 1, the only band of a STAC asset or a band file. A multi-band
+            GeoTIFF gives each of its bands the same ``href`` and its own ``index``.
     """
 
     band: str
     href: str
     grid: RasterGrid
+    index: int = 1
+
+
+@dataclass(frozen=True)
+class Land:
+    """Where a scene's land is, for its ``mask`` (1 = land).
+
+    Attributes:
+        source: ``"coastline"``: the polygons in ``wkb``, from a coastline dataset, already
+            buffered (Sen2Cor's land classes are then scored, see
+            :data:`oceanscan.sentinel2.SCL_TO_MASK`); ``"scl"``: Sen2Cor's vegetation,
+            not-vegetated and snow classes (:data:`oceanscan.sentinel2.SCL_LAND`).
+        wkb: for ``"coastline"``: the land as one WKB (multi)polygon in the scene CRS, clipped to
+            the scene's bounds; empty bytes for a scene with no land. Unused for ``"scl"``.
+        buffer_m: metres the coastline land was grown by, seaward.
+        dataset: what the polygons come from, recorded in the scene's attributes.
+    """
+
+    source: Literal["coastline", "scl"]
+    wkb: bytes = b""
+    buffer_m: float = 0.0
+    dataset: str = ""
+
+    def describe(self) -> str:
+        """One line for the scene's attributes, e.g. ``"coastline: <dataset>, buffered 100 m"``."""
+        if self.source == "scl":
+            return "scl: Sen2Cor vegetation, not-vegetated and snow"
+        return f"coastline: {self.dataset}, buffered {self.buffer_m:g} m"
 
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -123,6 +154,9 @@ class SceneSpec:
         scl: the scene classification asset, or None when the provider has none.
         footprint: GeoJSON geometry in EPSG:4326, or None.
         properties: item properties worth keeping (cloud cover, platform, MGRS tile, baseline).
+        land: where the scene's land is; None (the default, as STAC items and files give it)
+            masks no land. A scan attaches it when it plans the scene
+            (:func:`oceanscan.land.attach_land`).
     """
 
     id: str
@@ -136,6 +170,7 @@ class SceneSpec:
     scl: BandAsset | None = None
     footprint: dict[str, Any] | None = field(default=None, compare=False)
     properties: dict[str, Any] = field(default_factory=dict, compare=False)
+    land: Land | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:

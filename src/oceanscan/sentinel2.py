@@ -31,6 +31,7 @@ __all__ = [
     "REFLECTANCE_SCALE",
     "RGB_BANDS",
     "SCL",
+    "SCL_LAND",
     "SCL_TO_MASK",
     "BandInfo",
     "band_index",
@@ -103,27 +104,42 @@ MASK_LAND = 1
 MASK_CLOUD = 2
 MASK_NODATA = 3
 
-#: Why a pixel is not scored, per SCL class. Water, unclassified and dark pixels are scored:
-#: floating material over water is often labelled unclassified or dark by Sen2Cor, and masking
-#: it would hide exactly what oceanscan looks for. Snow only occurs on land at the scale of a pixel.
+#: Why a pixel is not scored, per SCL class, when land comes from a coastline dataset (the scan's
+#: default, see :mod:`oceanscan.land`): Sen2Cor only says where there is no data (nodata,
+#: saturated or defective) and where clouds and their shadows hide the surface. Every other class
+#: is scored, vegetation, not-vegetated and snow included: at sea Sen2Cor labels dense floating
+#: Sargassum and bright floating material vegetation or not-vegetated (and white foam or ice
+#: snow), and masking them would hide exactly what oceanscan looks for. Water, unclassified and
+#: dark pixels are scored for the same reason.
 SCL_TO_MASK: dict[SCL, int] = {
     SCL.NO_DATA: MASK_NODATA,
     SCL.SATURATED_OR_DEFECTIVE: MASK_NODATA,
     SCL.DARK_AREA_PIXELS: MASK_SCORED,
     SCL.CLOUD_SHADOWS: MASK_CLOUD,
-    SCL.VEGETATION: MASK_LAND,
-    SCL.NOT_VEGETATED: MASK_LAND,
+    SCL.VEGETATION: MASK_SCORED,
+    SCL.NOT_VEGETATED: MASK_SCORED,
     SCL.WATER: MASK_SCORED,
     SCL.UNCLASSIFIED: MASK_SCORED,
     SCL.CLOUD_MEDIUM_PROBABILITY: MASK_CLOUD,
     SCL.CLOUD_HIGH_PROBABILITY: MASK_CLOUD,
     SCL.THIN_CIRRUS: MASK_CLOUD,
-    SCL.SNOW: MASK_LAND,
+    SCL.SNOW: MASK_SCORED,
 }
 
-_SCL_LUT = np.full(256, MASK_NODATA, dtype=np.uint8)
-for _code, _mask in SCL_TO_MASK.items():
-    _SCL_LUT[int(_code)] = _mask
+#: The SCL classes taken as land when a scene's land comes from its SCL (``land: scl``, what the
+#: synthetic catalog uses: its land exists only in its own SCL).
+SCL_LAND: frozenset[SCL] = frozenset({SCL.VEGETATION, SCL.NOT_VEGETATED, SCL.SNOW})
+
+
+def _lut(land_from_scl: bool) -> npt.NDArray[np.uint8]:
+    lut = np.full(256, MASK_NODATA, dtype=np.uint8)
+    for code, mask in SCL_TO_MASK.items():
+        lut[int(code)] = MASK_LAND if land_from_scl and code in SCL_LAND else mask
+    return lut
+
+
+_SCL_LUT = _lut(land_from_scl=False)
+_SCL_LAND_LUT = _lut(land_from_scl=True)
 
 
 def band_index(name: str) -> int:
@@ -138,13 +154,23 @@ def band_index(name: str) -> int:
         raise ValueError(f"Unknown Sentinel-2 band {name!r}; must be one of {BANDS}") from None
 
 
-def scl_to_mask(scl: npt.NDArray[np.integer]) -> npt.NDArray[np.uint8]:
+def scl_to_mask(
+    scl: npt.NDArray[np.integer], *, land_from_scl: bool = False
+) -> npt.NDArray[np.uint8]:
     """Turn an SCL raster into oceanscan mask codes (0 scored, 1 land, 2 cloud/shadow, 3 nodata).
 
-    Codes outside 0..11 are treated as nodata.
+    Args:
+        scl: Sen2Cor scene classification codes.
+        land_from_scl: take the classes of :data:`SCL_LAND` (vegetation, not-vegetated, snow) as
+            land; defaults to False, where they are scored (:data:`SCL_TO_MASK`) and land comes
+            from a coastline dataset instead (:mod:`oceanscan.land`).
+
+    Returns:
+        uint8 mask codes. Codes outside 0..11 are treated as nodata.
     """
     scl = np.asarray(scl)
-    return _SCL_LUT[np.clip(scl, 0, 255).astype(np.uint8)]
+    lut = _SCL_LAND_LUT if land_from_scl else _SCL_LUT
+    return lut[np.clip(scl, 0, 255).astype(np.uint8)]
 
 
 def dn_to_reflectance(

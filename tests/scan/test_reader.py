@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from scene_files import write_geotiff
 
 from oceanscan.errors import SceneError
 from oceanscan.scan.reader import GDAL_CLOUD_DEFAULTS, capture_rio_env, gdal_path, read_window
-from oceanscan.scene import BandAsset, PixelWindow, RasterGrid, SceneSpec
+from oceanscan.scene import BandAsset, Land, PixelWindow, RasterGrid, SceneSpec
 from oceanscan.sentinel2 import BANDS, MASK_CLOUD, MASK_LAND, MASK_NODATA, MASK_SCORED, SCL
 
 CRS = "EPSG:32618"
@@ -150,7 +151,9 @@ def test_coarse_grids_with_shifted_origins_are_aligned(tmp_path):
         np.testing.assert_allclose(chunk.reflectance[i], expected, atol=0.6e-4, err_msg=band)
 
 
-def test_nodata_and_scl_make_the_mask(tmp_path):
+@pytest.mark.parametrize("land", [None, Land(source="scl")], ids=["no-land", "scl-land"])
+def test_nodata_and_scl_make_the_mask(tmp_path, land):
+    """SCL gives nodata and cloud; its vegetation is land only when the scene's land is SCL's."""
     left, top = 400000.0, 4000000.0
     hrefs, grids = {}, {}
     for band in BANDS:
@@ -176,11 +179,12 @@ def test_nodata_and_scl_make_the_mask(tmp_path):
     spec = _spec(
         hrefs, grids=grids, scl=BandAsset("SCL", str(tmp_path / "SCL.tif"), scl_grid), offset=-0.1
     )
-    chunk = read_window(spec, PixelWindow(0, 0, 48, 48))
+    chunk = read_window(dataclasses.replace(spec, land=land), PixelWindow(0, 0, 48, 48))
 
     expected = np.full((48, 48), MASK_SCORED, dtype=np.uint8)
     expected[20:28, 20:28] = MASK_CLOUD  # each 20 m SCL pixel covers 2 x 2 10 m pixels
-    expected[40:, :] = MASK_LAND
+    if land is not None:
+        expected[40:, :] = MASK_LAND  # SCL vegetation; scored when land comes from a coastline
     expected[:, 44:] = MASK_NODATA
     expected[:4, :] = MASK_NODATA  # B02 DN 0 (10 m rows)
     np.testing.assert_array_equal(chunk.mask, expected)

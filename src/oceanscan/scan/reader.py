@@ -34,17 +34,26 @@ from rasterio.errors import RasterioError
 from rasterio.session import Session
 
 from oceanscan.errors import SceneError
+from oceanscan.land import land_pixels
 from oceanscan.scene import BandAsset, PixelWindow, SceneSpec
 from oceanscan.sentinel2 import (
     BANDS,
     DN_NODATA,
+    MASK_LAND,
     MASK_NODATA,
     MASK_SCORED,
     dn_to_reflectance,
     scl_to_mask,
 )
 
-__all__ = ["GDAL_CLOUD_DEFAULTS", "SceneChunk", "capture_rio_env", "gdal_path", "read_window"]
+__all__ = [
+    "GDAL_CLOUD_DEFAULTS",
+    "SceneChunk",
+    "capture_rio_env",
+    "gdal_path",
+    "read_window",
+    "window_mask",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +101,10 @@ class SceneChunk:
         window: the window read, on the scene's 10 m grid.
         reflectance: float32 ``(11, h, w)`` in :data:`oceanscan.sentinel2.BANDS` order, NaN
             where a band has no data.
-        mask: uint8 ``(h, w)`` mask codes: :data:`~oceanscan.sentinel2.MASK_SCORED`, ``LAND``,
-            ``CLOUD`` from SCL, and ``NODATA`` where SCL says so or any band is NaN.
+        mask: uint8 ``(h, w)`` mask codes: :data:`~oceanscan.sentinel2.MASK_SCORED`;
+            ``NODATA`` where SCL says so or any band is NaN; ``LAND`` from the scene's
+            :attr:`~oceanscan.scene.SceneSpec.land` (coastline polygons, or SCL's land classes);
+            ``CLOUD`` from SCL.
         transform: GDAL-order geotransform of the window's top-left pixel corner.
         crs: CRS of the scene's 10 m grid.
         errors: ``"band: reason"`` for each asset that failed under ``fail_on_error=False``.
@@ -252,15 +263,15 @@ def _read_asset(
             window = rasterio.windows.Window(col, row, w, h)
             inside = row >= 0 and col >= 0 and row + h <= src.height and col + w <= src.width
             if inside:
-                data = src.read(1, window=window)
+                data = src.read(asset.index, window=window)
             else:  # the asset covers less than the 10 m grid: fill the rest as nodata
-                data = src.read(1, window=window, boundless=True, fill_value=DN_NODATA)
+                data = src.read(asset.index, window=window, boundless=True, fill_value=DN_NODATA)
             return data.astype(dtype, copy=False)
         win = _source_window(src, dst_transform, dst_crs, shape)
         out = np.zeros(shape, dtype=dtype)
         if win is None:
             return out
-        data = src.read(1, window=win).astype(dtype, copy=False)
+        data = src.read(asset.index, window=win).astype(dtype, copy=False)
         rasterio.warp.reproject(
             source=data,
             destination=out,
@@ -298,7 +309,8 @@ def read_window(
             (``AWS_*`` variables...) apply as well.
 
     Returns:
-        The window's reflectance (DN -> ``DN * spec.scale + spec.offset``, NaN for DN 0) and mask.
+        The window's reflectance (DN -> ``DN * spec.scale + spec.offset``, NaN for DN 0) and mask
+        (:func:`window_mask`).
 
     Raises:
         ValueError: when ``window`` is empty or not inside the scene's 10 m grid.
@@ -346,8 +358,7 @@ def read_window(
                 _handle(spec, spec.scl, err, fail_on_error, errors)
                 scl = np.zeros(shape, dtype=np.uint8)
 
-    mask = scl_to_mask(scl) if scl is not None else np.full(shape, MASK_SCORED, dtype=np.uint8)
-    mask = np.where(np.isnan(reflectance).any(axis=0), np.uint8(MASK_NODATA), mask).astype(np.uint8)
+    mask = window_mask(spec, scl, np.isnan(reflectance).any(axis=0), dst_transform)
     return SceneChunk(
         scene_id=spec.id,
         window=window,
@@ -357,6 +368,37 @@ def read_window(
         crs=grid.crs,
         errors=tuple(errors),
     )
+
+
+def window_mask(
+    spec: SceneSpec,
+    scl: npt.NDArray[np.integer] | None,
+    missing: npt.NDArray[np.bool_],
+    transform: Affine,
+) -> npt.NDArray[np.uint8]:
+    """The mask codes of a window: no data, then land, then cloud or shadow.
+
+    Args:
+        spec: the scene; its :attr:`~oceanscan.scene.SceneSpec.land` says where land is (None:
+            nowhere).
+        scl: the window's SCL on the 10 m grid, or None when the scene has none.
+        missing: True where some band has no data.
+        transform: the window's geotransform in the scene CRS.
+
+    Returns:
+        uint8 ``MASK_NODATA`` where SCL says no data or ``missing``; ``MASK_LAND`` on coastline
+        land (or on SCL's land classes with ``land.source == "scl"``); ``MASK_CLOUD`` where SCL
+        says cloud or shadow; ``MASK_SCORED`` elsewhere.
+    """
+    land = spec.land
+    if scl is None:
+        mask = np.full(missing.shape, MASK_SCORED, dtype=np.uint8)
+    else:
+        mask = scl_to_mask(scl, land_from_scl=land is not None and land.source == "scl")
+    if land is not None and land.source == "coastline":
+        on_land = land_pixels(land, transform, missing.shape) & (mask != MASK_NODATA)
+        mask = np.where(on_land, np.uint8(MASK_LAND), mask)
+    return np.where(missing, np.uint8(MASK_NODATA), mask).astype(np.uint8)
 
 
 def _handle(

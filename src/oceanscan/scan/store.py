@@ -238,7 +238,7 @@ def _first(props: Mapping[str, Any], *names: str) -> Any:
 
 
 def scene_attrs_from_spec(spec: SceneSpec) -> dict[str, Any]:
-    """The item-derived attributes of a scene group (id, time, platform, tile, offset...)."""
+    """The item-derived attributes of a scene group (id, time, platform, tile, offset, land...)."""
     props = spec.properties
     return {
         "item_id": spec.id,
@@ -252,6 +252,7 @@ def scene_attrs_from_spec(spec: SceneSpec) -> dict[str, Any]:
         "reflectance_scale": spec.scale,
         "reflectance_offset": spec.offset,
         "footprint": spec.footprint,
+        "land": spec.land.describe() if spec.land is not None else None,
     }
 
 

@@ -469,8 +469,8 @@ def item_to_scene(
     Args:
         item: a :class:`pystac.Item` or its dict form. It is not modified.
         profile: name of a profile in :data:`PROFILES`; defaults to :func:`detect_profile`.
-        href_modifier: applied to hrefs before they are stored, e.g.
-            ``planetary_computer.sign_inplace``. A callable whose first parameter is annotated
+        href_modifier: applied to hrefs (made absolute first when the item has a self link)
+            before they are stored, e.g. ``planetary_computer.sign_inplace``. A callable whose first parameter is annotated
             ``str`` is called once per href; otherwise it is called with a copy of the item
             (returning the modified item, or None after modifying it in place), and, if it
             rejects the item with TypeError/AttributeError, once per href. Defaults to no change.
@@ -491,6 +491,9 @@ def item_to_scene(
     stac_item = _to_item(item)
     prof = _resolve_profile(stac_item, profile)
     if href_modifier is not None:
+        if stac_item.get_self_href() is not None:  # a signer signs the URL that will be read
+            for key, asset in stac_item.assets.items():
+                asset.href = _absolute_href(stac_item, asset, key)
         stac_item = _modify_hrefs(stac_item, href_modifier)
     naming = _pick_naming(stac_item, prof)
 
