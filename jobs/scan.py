@@ -1,12 +1,15 @@
 """Scan Sentinel-2 scenes for floating debris on a Ray cluster, or on a local Ray when there is none.
 
-    ray job submit --working-dir . -- python jobs/scan.py --config configs/scan.yaml --since-last
+    ray job submit --working-dir . -- \
+        python jobs/scan.py --config configs/scan.yaml --since-last --root s3://oceanscan-scans/scans
     python jobs/scan.py --config configs/scan.yaml --region bay-of-honduras
 
 Under ``ray job submit`` RAY_ADDRESS points at the cluster and Ray joins it; run directly, a
-local Ray starts. The flags are those of ``oceanscan scan``; the exit code is 1 when some scene
-failed (so a scheduler such as a Kubernetes CronJob or a KubeRay RayJob flags the run), 2 for
-bad input.
+local Ray starts. On a cluster of several nodes the root must be a URL every node reaches
+(``s3://``, ``gs://``...): a local path is refused. The flags are those of ``oceanscan scan``;
+the exit code is 1 when some scene failed in this run (so a scheduler such as a Kubernetes
+CronJob or a KubeRay RayJob flags the run; a scene given up by an earlier run no longer counts),
+2 for bad input. deploy/kuberay holds a RayJob and a CronJob that run it on Kubernetes.
 """
 
 from __future__ import annotations

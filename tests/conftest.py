@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["servers"]  # real-server fixtures: pgstac, SeaweedFS S3, nginx (tests/servers.py)
+# Real-server fixtures: pgstac, SeaweedFS S3, nginx (tests/servers.py); a local multi-process Ray
+# cluster for `ray job submit` (tests/ray_cluster.py).
+pytest_plugins = ["servers", "ray_cluster"]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 

@@ -11,12 +11,14 @@ import pytest
 from oceanscan.cli import build_parser
 from oceanscan.cli.scan import config_from_args as scan_config_from_args
 from oceanscan.cli.train import config_from_args as train_config_from_args
+from oceanscan.model import default_bundle_dir, load_bundle
 from oceanscan.scan.config import ScanConfig, load_regions
 from oceanscan.train.config import TrainConfig
 
 PROJECT = Path(__file__).resolve().parents[1]
 SCAN_CONFIG = PROJECT / "configs" / "scan.yaml"
 TRAIN_CONFIG = PROJECT / "configs" / "train.yaml"
+DEFAULT_MODEL_CONFIG = PROJECT / "configs" / "default_model.yaml"
 #: Where commands are written for users: the region names in them must exist.
 DOCUMENTED = ("README.md", "docs/**/*.md", "configs/**/*", "jobs/**/*.py", "cluster.yaml")
 _REGION_FLAG = re.compile(r"--region(?:\s+|=)([A-Za-z0-9_.-]+)")
@@ -59,10 +61,23 @@ def test_the_train_config_loads():
     assert config.data_root and config.out_dir
 
 
+def test_the_default_model_recipe_loads_and_is_the_shipped_bundles():
+    """configs/default_model.yaml is what scripts/train-default-model trains the shipped bundle with."""
+    config = train_config_from_args(
+        build_parser().parse_args(["train", "--config", str(DEFAULT_MODEL_CONFIG)])
+    )
+    assert config.out_dir.endswith("src/oceanscan/model/default")
+    assert config.real_materials and config.real_materials.endswith("duarte2023_train_pixels.csv")
+    bundle = load_bundle(default_bundle_dir())
+    hparams = bundle.meta["architecture"]["hyperparameters"]
+    assert hparams["base_width"] == config.base_width
+    assert bundle.meta["normalization"]["method"] == config.input_method
+
+
 def test_every_shipped_config_file_is_covered():
     """A new file in configs/ needs a loading test here."""
     shipped = {p.name for p in (PROJECT / "configs").iterdir() if p.suffix in (".yaml", ".yml")}
-    assert shipped == {"scan.yaml", "regions.yaml", "train.yaml"}
+    assert shipped == {"scan.yaml", "regions.yaml", "train.yaml", "default_model.yaml"}
 
 
 def test_every_region_named_in_commands_exists():

@@ -73,15 +73,16 @@ def test_since_last_scans_only_what_is_new(setup, capsys):
         "world",
     )
     assert code == 0 and first["complete"] == 1 and first["failed"] == 0
-    # Since the end of that run's window: the second scene (2025-06-06) only.
+    # From the default 7-day overlap before the end of that run's window: the second scene
+    # (2025-06-06) is new, the first (2025-06-01), in the overlap, is skipped as complete.
     code, second = _scan(capsys, "--config", cfg, "--region", "world", "--since-last")
-    assert code == 0 and (second["complete"], second["skipped"]) == (1, 0)
+    assert code == 0 and (second["complete"], second["skipped"]) == (1, 1)
     # Nothing new since then.
     code, third = _scan(capsys, "--config", cfg, "--region", "world", "--since-last")
     assert code == 0 and (third["complete"], third["skipped"]) == (0, 0)
     runs = open_root(str(setup["root"])).attrs["runs"]
     assert [r["regions"][0]["name"] for r in runs] == ["world"] * 3
-    assert runs[1]["regions"][0]["start"] == runs[0]["regions"][0]["end"]
+    assert runs[1]["regions"][0]["start"] == "2025-05-27T00:00:00+00:00"  # 06-03 - 7 days
     # A plain rerun over the whole window finds both scenes complete.
     code, again = _scan(capsys, "--config", cfg, "--region", "world")
     assert code == 0 and (again["complete"], again["skipped"]) == (0, 2)

@@ -25,6 +25,7 @@ import zarr
 from scan_helpers import save_tiny_bundle
 from scene_files import write_scene
 
+from oceanscan.land import attach_land
 from oceanscan.model import load_bundle
 from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.ledger import exit_code
@@ -79,6 +80,7 @@ def _reference(spec, bundle_dir):
     """Sliding-window prediction over the whole scene, read and padded in one go."""
     bundle = load_bundle(bundle_dir)
     h, w = spec.grid.shape
+    spec = attach_land(spec)  # as the scan plans it: synthetic scenes keep their SCL land
     chunk = read_window(spec, PixelWindow(0, 0, h, w))
     padded = np.pad(chunk.reflectance, ((0, 0), (MARGIN, MARGIN), (MARGIN, MARGIN)), mode="reflect")
     prob = np.empty((h, w), dtype=np.float32)
@@ -109,7 +111,8 @@ def test_counts_statuses_and_exit_code(scanned):
     assert failed["status"] == "failed"
     assert "B11" in failed["reason"]
     runs = open_root(str(scanned["root"])).attrs["runs"]
-    assert runs[-1]["counts"] == {"complete": 2, "failed": 1, "skipped": 0}
+    assert runs[-1]["counts"] == {"complete": 2, "failed": 1, "skipped": 0, "given_up": 0}
+    assert (failed["failures"], stored[good_keys[0]]["failures"]) == (1, 0)
     assert runs[-1]["regions"][0]["name"] == "test"
 
 

@@ -28,7 +28,22 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--since-last",
         action="store_true",
-        help="search each region from the end of its last successful run",
+        help="search each region from an overlap (--overlap-days) before the end of its last "
+        "finished run, and retry its failed scenes; complete scenes are skipped",
+    )
+    parser.add_argument(
+        "--overlap-days",
+        type=number(0.0, 366.0),
+        dest="since_last_overlap_days",
+        metavar="DAYS",
+        help="how far --since-last searches back before the last run's end, for items "
+        "published late (default 7)",
+    )
+    parser.add_argument(
+        "--max-attempts",
+        type=integer(1),
+        help="runs that may fail a scene before it is given up and no longer retried "
+        "(default 3; raise it to retry given-up scenes)",
     )
     parser.add_argument(
         "--bbox",
@@ -51,6 +66,7 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--stac-url", help="STAC API to search")
     parser.add_argument("--catalog", help="local static STAC catalog directory instead of an API")
+    _add_source_arguments(parser)
     parser.add_argument(
         "--model", help="model bundle directory (default: the model shipped with oceanscan)"
     )
@@ -83,9 +99,79 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _band_list(text: str) -> list[str]:
+    """``--bands``: comma-separated Sentinel-2 band names, each checked."""
+    from oceanscan.inputs import parse_bands
+
+    try:
+        return list(parse_bands(text.split(",")))
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _add_source_arguments(parser: argparse.ArgumentParser) -> None:
+    """Files as input, provider profile and signing, land mask (``oceanscan scan`` options)."""
+    from oceanscan.stac.profiles import PROFILES
+    from oceanscan.stac.signing import SIGNERS
+
+    parser.add_argument(
+        "--input",
+        action="append",
+        metavar="PATH",
+        help="scan this file instead of searching (repeatable): a multi-band GeoTIFF, a folder "
+        "of band files (*_B02.tif, B02.jp2...), a Sentinel-2 L2A .SAFE directory, or a STAC "
+        "Item JSON file or URL",
+    )
+    parser.add_argument(
+        "--bands",
+        type=_band_list,
+        metavar="B01,B02,...",
+        help="band names of an --input GeoTIFF in file order (SCL allowed); default: its band "
+        "descriptions",
+    )
+    parser.add_argument(
+        "--reflectance-offset",
+        type=number(-1.0, 1.0),
+        metavar="OFFSET",
+        help="reflectance offset of an --input GeoTIFF's or band folder's DN (-0.1 for "
+        "unharmonised L2A from baseline 04.00 on; default: GDAL metadata, else 0)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=tuple(PROFILES),
+        help="STAC provider profile for every item (default: detected per item)",
+    )
+    parser.add_argument(
+        "--sign",
+        metavar="NAME",
+        help=f"sign asset hrefs: {' or '.join(SIGNERS)} (pip install planetary-computer) or "
+        "module:function",
+    )
+    parser.add_argument(
+        "--land",
+        choices=("auto", "coastline", "scl"),
+        help="land mask: coastline (OpenStreetMap, buffered), scl (Sen2Cor land classes), or "
+        "auto (scl for synthetic scenes, else coastline; the default)",
+    )
+    parser.add_argument(
+        "--land-buffer",
+        type=number(0.0, 10_000.0),
+        dest="land_buffer_m",
+        metavar="METRES",
+        help="seaward buffer of coastline land (default 100)",
+    )
+
+
 _OVERRIDES = (
     "stac_url",
     "catalog",
+    "input",
+    "bands",
+    "reflectance_offset",
+    "profile",
+    "sign",
+    "land",
+    "land_buffer_m",
     "model",
     "root",
     "tile_size_px",
@@ -96,6 +182,8 @@ _OVERRIDES = (
     "device",
     "tta",
     "progress_bars",
+    "since_last_overlap_days",
+    "max_attempts",
 )
 
 
@@ -103,8 +191,9 @@ def config_from_args(args: argparse.Namespace) -> tuple[Any, list[Any] | None]:
     """Build the ScanConfig and the regions to scan from parsed arguments.
 
     Raises:
-        ConfigError: for a bad field, an unknown region, ``--bbox`` without ``--datetime``, or
-            ``--datetime`` or ``--max-cloud-cover`` without ``--bbox``.
+        ConfigError: for a bad field, an unknown region, ``--bbox`` without ``--datetime``,
+            ``--datetime`` or ``--max-cloud-cover`` without ``--bbox``, or ``--input`` with
+            ``--region``, ``--bbox`` or ``--since-last``.
     """
     from oceanscan.config import validate_config
     from oceanscan.scan.config import Region, ScanConfig, load_scan_config
@@ -116,9 +205,16 @@ def config_from_args(args: argparse.Namespace) -> tuple[Any, list[Any] | None]:
         config = load_scan_config(args.config, **overrides)
         if overrides.get("catalog"):
             config = config.model_copy(update={"stac_url": None})
+        if overrides.get("input"):  # files on the command line replace the config's search
+            config = config.model_copy(update={"stac_url": None, "catalog": None})
     else:
         data = {k: v for k, v in overrides.items() if v is not None}
         config = validate_config(data, ScanConfig, source="command line")
+    if config.input and (args.bbox or args.region or args.since_last):
+        raise ConfigError(
+            "--input scans the given files; --region, --bbox and --since-last select scenes of "
+            "a STAC API or catalog and do not apply to it"
+        )
     regions: list[Any] | None = None
     if not args.bbox and (args.datetime is not None or args.max_cloud_cover is not None):
         raise ConfigError(
@@ -151,17 +247,27 @@ def run_scan(args: argparse.Namespace) -> int:
     touched: bad input leaves nothing behind.
 
     Raises:
-        ConfigError: for a bad option or configuration field (exit code 2).
+        ConfigError: for a bad option or configuration field, or a signer whose package is
+            missing (exit code 2).
+        SceneError: for an ``--input`` that cannot be scanned (exit code 2).
         BundleError: for a missing or malformed bundle (exit code 2).
     """
     from oceanscan.model import load_bundle
+    from oceanscan.scan.files import scan_inputs
     from oceanscan.scan.ledger import exit_code
     from oceanscan.scan.runner import init_ray, scan_regions
+    from oceanscan.scan.sources import input_scenes
 
     config, regions = config_from_args(args)
     bundle = load_bundle(config.model)
+    # Inputs are read, and the signer imported, before Ray starts or the store is touched.
+    scenes = input_scenes(config) if config.input else None
+    config.href_modifier()
     init_ray(verbose=getattr(args, "verbose", 0) > 0)
-    result = scan_regions(config, regions=regions, since_last=args.since_last, bundle=bundle)
+    if scenes is not None:
+        result = scan_inputs(config, bundle=bundle, scenes=scenes)
+    else:
+        result = scan_regions(config, regions=regions, since_last=args.since_last, bundle=bundle)
     summary = {
         "run_id": result.run_id,
         "root": config.root,
@@ -200,9 +306,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "scan",
         help="scan Sentinel-2 scenes for floating debris into a Zarr store",
         description=(
-            "Search scenes per region (STAC API or a local static catalog), score them tile by "
-            "tile on Ray Data, and write probabilities, masks, index.parquet and "
-            "detections.parquet under --root. Exit code 1 when some scene failed."
+            "Search scenes per region (STAC API or a local static catalog), or take the files "
+            "given with --input, score them tile by tile on Ray Data, and write probabilities, "
+            "masks, index.parquet and detections.parquet under --root. Exit code 1 when some "
+            "scene failed, 2 for bad input."
         ),
     )
     add_scan_arguments(scan)

@@ -117,7 +117,18 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             data[field] = json.loads(raw)
         except json.JSONDecodeError:
             data[field] = raw
-    return validate_config(data, TrainConfig, source=args.config or "command line")
+    config = validate_config(data, TrainConfig, source=args.config or "command line")
+    # Ray Train's workers run in working directories of their own, not this process's: a relative
+    # --data would be looked up there (README's `oceanscan train --data data/synth --workers 2`
+    # failed with "no MARIDA-layout dataset at 'data/synth'"), and so would the pixel table of
+    # --real-materials. The storage path is made absolute
+    # for the same reason (oceanscan.train.resolve_storage_path).
+    local = {
+        field: str(Path(value).expanduser().resolve())
+        for field in ("data_root", "real_materials")
+        if (value := getattr(config, field)) is not None and "://" not in value
+    }
+    return config.model_copy(update=local) if local else config
 
 
 def load_config_dict(path: str) -> dict[str, Any]:

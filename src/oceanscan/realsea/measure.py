@@ -359,8 +359,8 @@ def measure_synthetic(
     :func:`oceanscan.evaluate.evaluate_bundle` (the model at its bundle threshold, FDI at the
     threshold tuned for F1 on the val split), then synthesizes ``setup.scenes`` scenes with no
     debris and no land and counts flags on their scored water (Sen2Cor-like SCL mapped by
-    :func:`oceanscan.sentinel2.scl_to_mask`: water, unclassified and dark pixels, so ships,
-    foam and Sargassum are in).
+    :func:`oceanscan.sentinel2.scl_to_mask`, which masks only clouds, shadows and missing
+    data, so ships, foam and Sargassum are in).
 
     Returns:
         ``setup``, ``fdi_threshold``, ``test`` (``model`` and ``fdi`` F1, precision, recall,
@@ -398,7 +398,8 @@ def measure_synthetic(
     debris_free: dict[str, Any] = {
         "scenes": setup.scenes,
         "scene_size_px": setup.scene_size_px,
-        "scored_water": "SCL water, unclassified or dark (oceanscan.sentinel2.scl_to_mask)",
+        "scored_water": "SCL not cloud, shadow or nodata (oceanscan.sentinel2.scl_to_mask), "
+        "synthetic land excluded",
         "water_km2": float(water.sum() * 100.0 / 1e6),
     }
     debris_free.update(

@@ -20,6 +20,7 @@ __all__ = [
     "load_scan_config",
     "plan_tiles",
     "read_window",
+    "scan_inputs",
     "scan_regions",
     "scan_scenes",
 ]
@@ -31,6 +32,7 @@ _MODULES = {
     "ScanResult": "pipeline",
     "scan_scenes": "pipeline",
     "scan_regions": "runner",
+    "scan_inputs": "files",
     "SceneChunk": "reader",
     "read_window": "reader",
     "TileSpec": "tiling",

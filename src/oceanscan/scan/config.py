@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from oceanscan.config import load_config, validate_config
 from oceanscan.errors import ConfigError
+from oceanscan.scan.ledger import DEFAULT_MAX_ATTEMPTS, DEFAULT_OVERLAP_DAYS
 
 __all__ = ["Region", "ScanConfig", "load_regions", "load_scan_config"]
 
@@ -101,6 +102,22 @@ class ScanConfig(BaseModel):
         storage_options: fsspec options for ``root`` (S3 endpoint, credentials).
         stac_url: STAC API to search; or give ``catalog``.
         catalog: directory of a static STAC catalog (the synthetic ones), read without a server.
+        input: scene files instead of a search: multi-band GeoTIFFs, folders of band files,
+            Sentinel-2 L2A ``.SAFE`` directories, STAC Item JSON files or URLs
+            (:mod:`oceanscan.inputs`); one path or a list.
+        bands: band names of a multi-band ``input`` raster in file order (``SCL`` allowed);
+            defaults to the file's band descriptions.
+        reflectance_offset: reflectance offset of an ``input`` raster's or band folder's DN;
+            defaults to the files' GDAL offset metadata, else 0 (harmonised L2A).
+        profile: STAC provider profile for every item (a name of
+            :data:`oceanscan.stac.PROFILES`); defaults to detecting it per item.
+        sign: href modifier for the items' assets: ``planetary-computer`` (needs the
+            ``planetary-computer`` package) or ``module:function``; defaults to none.
+        land: where land comes from (:mod:`oceanscan.land`): ``coastline`` (OpenStreetMap land
+            polygons, grown by ``land_buffer_m``), ``scl`` (Sen2Cor's vegetation, not-vegetated
+            and snow classes), or ``auto`` (the default: ``scl`` for synthetic scenes, whose land
+            is synthetic, ``coastline`` for every other).
+        land_buffer_m: seaward buffer of coastline land, in metres; defaults to 100.
         collections: STAC collections searched.
         regions: regions scanned, inline.
         regions_file: YAML file with a ``regions`` list, relative to the config file.
@@ -126,6 +143,12 @@ class ScanConfig(BaseModel):
             3.11, OSGeo/gdal#11787), while xarray, rioxarray and every GDAL read v2; 3 for
             readers with GDAL >= 3.11. An existing store keeps its format, and a different
             value here is an error.
+        since_last_overlap_days: a ``--since-last`` window starts this many days before the end
+            of the region's last finished run, so that items a catalog published after that run
+            (but acquired before its end) are found; complete scenes of the overlap are skipped.
+            Defaults to 7.
+        max_attempts: runs that may fail a scene before it is recorded ``given_up`` and no
+            longer retried; raise it to retry given-up scenes. Defaults to 3.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -135,6 +158,13 @@ class ScanConfig(BaseModel):
     storage_options: dict[str, Any] = Field(default_factory=dict)
     stac_url: str | None = None
     catalog: str | None = None
+    input: list[str] = Field(default_factory=list)
+    bands: list[str] | None = None
+    reflectance_offset: float | None = Field(default=None, ge=-1.0, le=1.0)
+    profile: str | None = None
+    sign: str | None = None
+    land: Literal["auto", "coastline", "scl"] = "auto"
+    land_buffer_m: float = Field(default=100.0, ge=0.0, le=10_000.0)
     collections: list[str] = Field(default_factory=lambda: ["sentinel-2-l2a"])
     regions: list[Region] = Field(default_factory=list)
     regions_file: str | None = None
@@ -151,6 +181,56 @@ class ScanConfig(BaseModel):
     fail_on_error: bool = True
     progress_bars: bool = True
     zarr_format: Literal[2, 3] = 2
+    since_last_overlap_days: float = Field(default=DEFAULT_OVERLAP_DAYS, ge=0.0, le=366.0)
+    max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("bands", mode="before")
+    @classmethod
+    def _band_names(cls, value: Any) -> Any:
+        from oceanscan.inputs import parse_bands
+
+        if value is None:
+            return None
+        names = value.split(",") if isinstance(value, str) else value
+        return list(parse_bands(names))
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str | None) -> str | None:
+        from oceanscan.stac import PROFILES
+
+        if value is not None and value not in PROFILES:
+            raise ValueError(f"unknown profile {value!r}; must be one of {tuple(PROFILES)}")
+        return value
+
+    @field_validator("sign")
+    @classmethod
+    def _signer_form(cls, value: str | None) -> str | None:
+        from oceanscan.stac.signing import SIGNERS
+
+        if value is not None and value not in SIGNERS and ":" not in value:
+            raise ValueError(
+                f"unknown signer {value!r}; must be one of {tuple(SIGNERS)} or 'module:function'"
+            )
+        return value
+
+    def href_modifier(self) -> Any:
+        """The href modifier named by ``sign`` (imported now), or None.
+
+        Raises:
+            ConfigError: when its package is not installed (the message says what to install)
+                or the name does not lead to a callable.
+        """
+        if self.sign is None:
+            return None
+        from oceanscan.stac.signing import resolve_signer
+
+        return resolve_signer(self.sign)
 
     @field_validator("tile_size_px")
     @classmethod

@@ -3,7 +3,8 @@
 The driver plans, the workers compute and write, the driver records:
 
 1. the ledger drops scenes the store already has as ``complete``;
-2. the driver creates each remaining scene's group, arrays and attributes (status ``created``);
+2. the driver works out each remaining scene's land (coastline polygons, :mod:`oceanscan.land`)
+   and creates its group, arrays and attributes (status ``created``);
 3. ``ray.data.from_items(tile rows)`` -> ``map`` read tasks (windowed read with margin, reflection
    padding) -> ``map_batches(Predictor)`` actors (bundle loaded once per actor, one GPU each when
    there are GPUs) -> ``map`` write tasks that put each tile core, one Zarr chunk, into the store;
@@ -29,11 +30,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from oceanscan import __version__
+from oceanscan.land import Coastline, attach_land
 from oceanscan.scan import detections as _detections
 from oceanscan.scan import index as _index
 from oceanscan.scan.claim import ClaimStore
+from oceanscan.scan.cluster import check_root_reachable
 from oceanscan.scan.config import ScanConfig
-from oceanscan.scan.ledger import RunCounts, select_scenes
+from oceanscan.scan.ledger import RunCounts, failure_attrs, is_given_up, select_scenes
 from oceanscan.scan.predictor import Predictor
 from oceanscan.scan.store import (
     consolidate,
@@ -111,25 +114,44 @@ def _configure_ray_data(config: ScanConfig) -> None:
     logging.getLogger("ray.data").setLevel(logging.WARNING)
 
 
+def _ensure_ray() -> None:
+    """Start Ray when the caller has not (a notebook, a script calling this module directly)."""
+    from oceanscan.scan.runner import init_ray
+
+    init_ray()
+
+
 def _gpus_available() -> bool:
     import ray
 
     return float(ray.cluster_resources().get("GPU", 0)) >= 1
 
 
-def _record_failure(root_group: Any, spec: Any, reason: str) -> None:
-    """Mark a scene failed, creating a bare group when it has none yet."""
-    item_id = getattr(spec, "id", None) or getattr(spec, "item_id", "")
-    from oceanscan.scene import scene_key
+def _record_failure(
+    root_group: Any, spec: Any, reason: str, *, max_attempts: int, result: ScanResult
+) -> None:
+    """Mark a scene failed (or given up, at its ``max_attempts``-th failure) and count it.
 
+    Creates a bare group when the scene has none yet; the ``failures`` count comes from the
+    group (``create_scene`` carries it over from the previous attempt).
+    """
+    item_id = getattr(spec, "id", None) or getattr(spec, "item_id", "")
     key = scene_key(item_id)
     scenes = scenes_group(root_group)
     group = scenes[key] if key in scenes else scenes.create_group(key)
     attrs: dict[str, Any] = {"item_id": item_id}
     if isinstance(spec, SceneSpec):
         attrs.update(scene_attrs_from_spec(spec))
-    group.update_attributes({**attrs, "status": "failed", "reason": reason})
-    log.warning("scene %s failed: %s", key, reason)
+    failure = failure_attrs(dict(group.attrs), reason, max_attempts=max_attempts)
+    group.update_attributes({**attrs, **failure})
+    result.counts.failed[key if isinstance(spec, SceneSpec) else str(item_id)] = reason
+    if failure["status"] == "given_up":
+        result.counts.given_up.append(key)
+        log.warning(
+            "scene %s failed for the %d-th time, given up: %s", key, failure["failures"], reason
+        )
+    else:
+        log.warning("scene %s failed (attempt %d): %s", key, failure["failures"], reason)
 
 
 def _finish_scene(
@@ -146,16 +168,20 @@ def _finish_scene(
         reason = progress.errors[0]
         if len(progress.errors) > 1:
             reason += f" (and {len(progress.errors) - 1} more tile errors)"
-        _record_failure(root_group, spec, reason)
-        result.counts.failed[key] = reason
+        _record_failure(root_group, spec, reason, max_attempts=config.max_attempts, result=result)
         return
     try:
         found = _detections.write_scene_detections(
             config.root, key, storage_options=config.storage_options
         )
     except Exception as err:  # noqa: BLE001  (detections are part of completing a scene)
-        _record_failure(root_group, spec, f"detections: {type(err).__name__}: {err}")
-        result.counts.failed[key] = str(err)
+        _record_failure(
+            root_group,
+            spec,
+            f"detections: {type(err).__name__}: {err}",
+            max_attempts=config.max_attempts,
+            result=result,
+        )
         return
     update_scene_attrs(
         root_group,
@@ -235,7 +261,8 @@ def scan_scenes(
     lease files under ``<root>/claims``), so two runs on one root scan each scene once; the
     claims are released when the run ends, whatever its outcome.
 
-    Ray must be initialised (``ray.init``) by the caller; the CLI and ``jobs/scan.py`` do it.
+    Ray is started (:func:`oceanscan.scan.runner.init_ray`: a quiet local Ray, or the cluster
+    of ``RAY_ADDRESS``) when it is not running, after the bundle is verified.
 
     Args:
         scenes: :class:`SceneSpec` values, or rejected items (objects with ``item_id`` and
@@ -252,6 +279,8 @@ def scan_scenes(
 
     Raises:
         BundleError: when the bundle at ``config.model`` is missing or malformed.
+        ConfigError: when ``config.root`` is a local path and the Ray cluster has several
+            nodes (the write tasks could not reach it).
         ValueError: when ``bundle`` was loaded from another place than ``config.model`` (the
             predictor actors load ``config.model``).
     """
@@ -264,6 +293,9 @@ def scan_scenes(
             f"bundle was loaded from {str(bundle.path)!r} but config.model is "
             f"{config.model!r}; the predictors load config.model, so pass its bundle or none"
         )
+    _ensure_ray()
+    check_root_reachable(config.root)  # a local root on a multi-node cluster: before any write
+    config = _absolute_paths(config)
     run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     claims = ClaimStore(config.root, owner=run_id, storage_options=config.storage_options)
     try:
@@ -272,6 +304,21 @@ def scan_scenes(
         )
     finally:
         claims.release_all()
+
+
+def _absolute_paths(config: ScanConfig) -> ScanConfig:
+    """``config`` with its local ``root`` and ``model`` made absolute, against this process's cwd.
+
+    Ray's tasks and actors run in the working directory of the Ray they belong to, which is this
+    process's only when this process started it: joined to a Ray started elsewhere (``ray start``
+    and ``RAY_ADDRESS``), the write tasks would resolve a relative root in their own directory.
+    """
+    update = {
+        name: str(Path(value).expanduser().resolve())
+        for name in ("root", "model")
+        if "://" not in (value := str(getattr(config, name)))
+    }
+    return config.model_copy(update=update)
 
 
 def _same_place(loaded_from: str | Path, model: str) -> bool:
@@ -307,17 +354,29 @@ def _scan_scenes(
     stored = read_scene_attrs(root_group)
 
     candidates = list(scenes)
+    given_up_before: list[str] = []
     for rejected in (c for c in candidates if _as_scene(c) is None):
         reason = str(getattr(rejected, "reason", rejected))
-        if claims.acquire(scene_key(str(getattr(rejected, "item_id", "")) or "_")) is None:
+        key = scene_key(str(getattr(rejected, "item_id", "")) or "_")
+        if is_given_up(stored.get(key), config.max_attempts):
+            given_up_before.append(key)
+            continue
+        if claims.acquire(key) is None:
             continue  # another run is recording it
-        _record_failure(root_group, rejected, reason)
-        result.counts.failed[str(getattr(rejected, "item_id", rejected))] = reason
+        _record_failure(
+            root_group, rejected, reason, max_attempts=config.max_attempts, result=result
+        )
     todo, result.counts.skipped = select_scenes(
-        (c for c in candidates if isinstance(c, SceneSpec)), stored
+        (c for c in candidates if isinstance(c, SceneSpec)),
+        stored,
+        max_attempts=config.max_attempts,
     )
+    result.counts.skipped.extend(given_up_before)
     for key in result.counts.skipped:
-        log.info("scene %s already complete; skipped", key)
+        if stored.get(key, {}).get("status") == "complete":
+            log.info("scene %s already complete; skipped", key)
+        else:
+            log.info("scene %s was given up by an earlier run; skipped", key)
 
     run_attrs = {
         "model_id": bundle.model_id,
@@ -331,12 +390,22 @@ def _scan_scenes(
     planned: dict[str, SceneSpec] = {}
     progress: dict[str, _SceneProgress] = {}
     rows: list[dict[str, Any]] = []
+    coastline = Coastline()  # the world's land, loaded once if some scene needs it
     for spec in todo:
         if not _claim(claims, config, spec.key, result):
             continue
         try:
             bundle.check_bands(tuple(b.band for b in spec.bands))
-            create_scene(root_group, spec, tile_size=config.tile_size_px, attrs=run_attrs)
+            spec = attach_land(  # the planned scene carries its land mask
+                spec, source=config.land, buffer_m=config.land_buffer_m, coastline=coastline
+            )
+            failures = stored.get(spec.key, {}).get("failures", 0)  # carried over to a retry
+            create_scene(
+                root_group,
+                spec,
+                tile_size=config.tile_size_px,
+                attrs={**run_attrs, "failures": failures},
+            )
             tiles = [
                 t.to_row()
                 for t in plan_tiles(
@@ -347,13 +416,19 @@ def _scan_scenes(
                 )
             ]
         except Exception as err:  # noqa: BLE001  (one bad scene must not stop the others)
-            _record_failure(root_group, spec, f"{type(err).__name__}: {err}")
-            result.counts.failed[spec.key] = str(err)
+            _record_failure(
+                root_group,
+                spec,
+                f"{type(err).__name__}: {err}",
+                max_attempts=config.max_attempts,
+                result=result,
+            )
             continue
         planned[spec.key] = spec
         progress[spec.key] = _SceneProgress(total=len(tiles))
         rows.extend(tiles)
         log.info("scene %s: %d tiles", spec.key, len(tiles))
+    coastline.release()
     with claims.hold("_root", wait_s=_ROOT_WAIT_S):  # consolidation rewrites the root metadata
         consolidate(config.root, storage_options=config.storage_options)
 

@@ -11,13 +11,21 @@ import itertools
 import logging
 import os
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from oceanscan.errors import ConfigError
+from oceanscan.scan.cluster import check_root_reachable
 from oceanscan.scan.config import Region, ScanConfig
 from oceanscan.scan.pipeline import ScanResult, scan_scenes
-from oceanscan.scan.sources import SearchWindow, catalog_scenes, search_window, stac_scenes
-from oceanscan.scan.store import open_root
+from oceanscan.scan.sources import (
+    SearchWindow,
+    catalog_scenes,
+    search_window,
+    source_options,
+    stac_scenes,
+)
+from oceanscan.scan.store import open_root, read_scene_attrs
 
 if TYPE_CHECKING:
     from oceanscan.model import ModelBundle
@@ -60,7 +68,9 @@ def scan_regions(
     Args:
         config: the scan configuration; needs ``stac_url`` or ``catalog``.
         regions: regions to scan; defaults to ``config.regions``.
-        since_last: search each region from the end of its last successful run.
+        since_last: search each region from ``config.since_last_overlap_days`` before the end
+            of its last finished run, or from the acquisition time of a failed scene still to
+            be retried (see :mod:`oceanscan.scan.ledger`).
         bundle: the bundle at ``config.model``, already loaded (the console script loads it
             before starting Ray); defaults to loading it here.
 
@@ -69,7 +79,7 @@ def scan_regions(
 
     Raises:
         ConfigError: with neither or both of ``stac_url`` and ``catalog``, or with no region
-            to search a STAC API for.
+            to search a STAC API for, or a local ``root`` on a Ray cluster of several nodes.
         BundleError: when the bundle at ``config.model`` is missing or malformed.
     """
     if (config.stac_url is None) == (config.catalog is None):
@@ -81,16 +91,29 @@ def scan_regions(
         from oceanscan.model import load_bundle
 
         bundle = load_bundle(config.model)
+    check_root_reachable(config.root)  # before the store is created
     chosen = list(config.regions if regions is None else regions)
-    runs = open_root(
+    root = open_root(
         config.root, storage_options=config.storage_options, zarr_format=config.zarr_format
-    ).attrs.get("runs", [])
-    windows = [search_window(r, runs=runs, since_last=since_last) for r in chosen]
+    )
+    runs = root.attrs.get("runs", [])
+    stored = read_scene_attrs(root) if since_last else {}
+    windows = [
+        search_window(
+            r,
+            runs=runs,
+            since_last=since_last,
+            overlap=timedelta(days=config.since_last_overlap_days),
+            stored=stored,
+            max_attempts=config.max_attempts,
+        )
+        for r in chosen
+    ]
     sources: list[Iterable[Any]] = []
     if config.catalog is not None and not chosen:
         if since_last:
             raise ConfigError("--since-last needs at least one region (name, area, time window)")
-        sources.append(catalog_scenes(config.catalog, limit=config.limit))
+        sources.append(catalog_scenes(config.catalog, limit=config.limit, **source_options(config)))
     for region, window in zip(chosen, windows, strict=True):
         log.info("region %s: searching %s", region.name, window.interval)
         sources.append(_scenes(config, region, window))
@@ -100,8 +123,16 @@ def scan_regions(
 
 
 def _scenes(config: ScanConfig, region: Region, window: SearchWindow) -> Iterable[Any]:
+    options = source_options(config)  # profile and signer (--profile, --sign)
     if config.catalog is not None:
-        return catalog_scenes(config.catalog, region=region, window=window, limit=config.limit)
+        return catalog_scenes(
+            config.catalog, region=region, window=window, limit=config.limit, **options
+        )
     return stac_scenes(
-        str(config.stac_url), region, window, collections=config.collections, limit=config.limit
+        str(config.stac_url),
+        region,
+        window,
+        collections=config.collections,
+        limit=config.limit,
+        **options,
     )

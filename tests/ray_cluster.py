@@ -1,0 +1,219 @@
+"""A real Ray cluster of local processes for the ``ray job submit`` tests: a head, and worker nodes.
+
+Each node runs in its own processes (``ray start --block``) with its own ports, and the cluster has
+its own temp directory, so it never shares state with the in-process ``ray_session`` fixture. It is
+stopped by signalling the process groups this module started (``ray stop`` would stop every Ray
+instance of the machine's user).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+__all__ = ["RAY", "RayCluster", "job_submit", "ray_env", "ray_head", "start_ray_cluster"]
+
+RAY = str(Path(sys.executable).with_name("ray"))
+#: Object store of each node: small, so that several nodes fit beside everything else.
+OBJECT_STORE_BYTES = 256 * 1024**2
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ray_env() -> dict[str, str]:
+    """This process's environment without a RAY_ADDRESS, with auth off (a loopback-only cluster)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
+    env["RAY_AUTH_MODE"] = "disabled"
+    return env
+
+
+def _node_ports() -> list[str]:
+    """Every port of one node of its own: other Ray instances on this machine hold the defaults."""
+    flags = (
+        "--dashboard-agent-listen-port",
+        "--dashboard-agent-grpc-port",
+        "--metrics-export-port",
+        "--runtime-env-agent-port",
+        "--node-manager-port",
+        "--object-manager-port",
+    )
+    return [f"{flag}={_free_port()}" for flag in flags]
+
+
+@dataclass
+class RayCluster:
+    """A running local Ray cluster.
+
+    Attributes:
+        address: the job server (dashboard) URL, for ``ray job submit --address``.
+        gcs: ``host:port`` of the head's GCS, for worker nodes and drivers.
+        nodes: alive nodes when the cluster was ready (the head and its workers).
+    """
+
+    address: str
+    gcs: str
+    nodes: int
+
+    def alive_nodes(self) -> int:
+        """Alive nodes now, from the dashboard's state API."""
+        with urllib.request.urlopen(f"{self.address}/api/v0/nodes?limit=100", timeout=5) as resp:
+            body = json.load(resp)
+        return sum(1 for n in body["data"]["result"]["result"] if n["state"] == "ALIVE")
+
+
+def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
+    """End a node's process group: SIGTERM, then SIGKILL for what ignores it (GCS, monitor)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=30)
+
+
+@contextmanager
+def start_ray_cluster(
+    *, head_cpus: int = 2, workers: int = 0, worker_cpus: int = 2, timeout_s: float = 120.0
+) -> Iterator[RayCluster]:
+    """Start a head (and ``workers`` worker nodes) and wait until the job server answers.
+
+    Args:
+        head_cpus: CPUs the head offers to tasks; 0 makes it coordinate only (as cluster.yaml's).
+        workers: worker nodes to start beside the head.
+        worker_cpus: CPUs of each worker node.
+        timeout_s: longest wait for the job server and for every node to be alive.
+    """
+    port, dash = _free_port(), _free_port()
+    temp_dir = tempfile.mkdtemp(prefix="rayh", dir="/tmp")  # short: Ray's socket paths are limited
+    temp_dirs = [temp_dir]
+    common = [
+        f"--object-store-memory={OBJECT_STORE_BYTES}",
+        "--disable-usage-stats",
+        "--block",
+    ]
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def launch(args: list[str]) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [RAY, "start", *args, *common, *_node_ports()],
+            env=ray_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        procs.append(proc)
+        return proc
+
+    try:
+        head = launch(
+            [
+                "--head",
+                f"--port={port}",
+                f"--num-cpus={head_cpus}",
+                "--include-dashboard=true",
+                "--dashboard-host=127.0.0.1",
+                f"--dashboard-port={dash}",
+                f"--ray-client-server-port={_free_port()}",
+                f"--temp-dir={temp_dir}",
+            ]
+        )
+        cluster = RayCluster(f"http://127.0.0.1:{dash}", f"127.0.0.1:{port}", 0)
+        deadline = time.monotonic() + timeout_s
+        _wait(lambda: _answers(f"{cluster.address}/api/version"), head, deadline, "job server")
+        for _ in range(workers):
+            # A temp dir of its own, as on a machine of its own: nodes sharing one would unpack
+            # a job's working_dir into the same folder, and one node's re-extraction pulls the
+            # folder out from under a driver running in it on the other.
+            own = tempfile.mkdtemp(prefix="rayw", dir="/tmp")
+            temp_dirs.append(own)
+            launch([f"--address={cluster.gcs}", f"--num-cpus={worker_cpus}", f"--temp-dir={own}"])
+        _wait(lambda: cluster.alive_nodes() == 1 + workers, head, deadline, "worker nodes")
+        cluster.nodes = 1 + workers
+        yield cluster
+    finally:
+        for proc in reversed(procs):  # workers first, then the head
+            _stop(proc)
+        for path in temp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return bool(resp.status == 200)
+    except OSError:
+        return False
+
+
+def _wait(ready, head: subprocess.Popen[bytes], deadline: float, what: str) -> None:
+    while True:
+        try:
+            if ready():
+                return
+        except OSError:
+            pass
+        if head.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"local Ray cluster: {what} not ready (head exit code {head.poll()})")
+        time.sleep(1)
+
+
+def job_submit(
+    address: str, entrypoint: list[str], *, working_dir: Path, extra: list[str] = (), timeout_s=400
+) -> subprocess.CompletedProcess[str]:
+    """``ray job submit --address ADDRESS --working-dir DIR [extra] -- ENTRYPOINT``, waited for.
+
+    Retried while the job agent, which registers a few seconds after the dashboard answers, says
+    "No available agent".
+    """
+    cmd = [
+        RAY,
+        "job",
+        "submit",
+        "--address",
+        address,
+        "--working-dir",
+        str(working_dir),
+        *extra,
+        "--",
+        *entrypoint,
+    ]
+    deadline = time.monotonic() + 90
+    while True:
+        proc = subprocess.run(
+            cmd, env=ray_env(), capture_output=True, text=True, timeout=timeout_s, check=False
+        )
+        if "No available agent" not in proc.stderr or time.monotonic() > deadline:
+            return proc
+        time.sleep(3)
+
+
+@pytest.fixture
+def ray_head() -> Iterator[str]:
+    """A one-node Ray cluster (a head with 2 CPUs); yields its job server address."""
+    with start_ray_cluster(head_cpus=2) as cluster:
+        yield cluster.address
