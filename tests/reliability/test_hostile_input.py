@@ -206,7 +206,8 @@ SCAN_CASES = [
     ("model: m\nroot: out\nbatch_size: many\n", "batch_size"),
     ("model: m\nroot: out\ntile_size: 64\n", "tile_size"),
     ("model: m\nroot: out\ndevice: tpu\n", "device"),
-    ("root: out\n", "model"),
+    ("model: m\n", "root"),  # the model has a default (the shipped bundle), the root has none
+    ("model: m\nroot: out\nland_buffer_m: -5\n", "land_buffer_m"),
     ("- just\n- a list\n", "scan.yaml"),
     (
         (
