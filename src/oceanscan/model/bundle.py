@@ -39,7 +39,13 @@ from torch import Tensor, nn
 
 from oceanscan import __version__, sentinel2
 from oceanscan import classes as _classes
-from oceanscan.data.inputs import INPUT_METHODS, input_channels, input_spec, model_input
+from oceanscan.data.inputs import (
+    INPUT_METHODS,
+    LOCAL_CONTRAST_DEFAULTS,
+    input_channels,
+    input_spec,
+    model_input,
+)
 from oceanscan.errors import BundleError
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet, count_parameters
 
@@ -117,7 +123,7 @@ def _check_normalization(normalization: Mapping[str, Any], n_bands: int) -> dict
             f"(what oceanscan.data.inputs implements), got {norm['method']!r}/{norm['nan_fill']!r}"
         )
     if norm["method"] == "local_contrast":
-        for key in ("contrast_scale", "block_px", "smooth_blocks"):
+        for key in LOCAL_CONTRAST_DEFAULTS:
             value = norm.get(key)
             if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
                 raise ValueError(
