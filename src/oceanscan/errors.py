@@ -6,6 +6,7 @@ __all__ = [
     "BundleError",
     "CatalogError",
     "ConfigError",
+    "DatasetNotFoundError",
     "OceanscanError",
     "SceneError",
 ]
@@ -45,3 +46,7 @@ class SceneError(OceanscanError):
 
 class BundleError(OceanscanError):
     """A model bundle is missing, malformed, unsafe, or does not fit the data it is asked to score."""
+
+
+class DatasetNotFoundError(OceanscanError, FileNotFoundError):
+    """A MARIDA-layout directory, split file or patch file is missing; the message says how to fix it."""

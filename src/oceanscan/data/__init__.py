@@ -2,7 +2,6 @@
 
 from oceanscan.data.marida import (
     SPLITS,
-    DatasetNotFoundError,
     MaridaDataset,
     Split,
     label_counts,
@@ -12,6 +11,7 @@ from oceanscan.data.marida import (
 )
 from oceanscan.data.normalization import MARIDA_MEAN, MARIDA_STD, normalize
 from oceanscan.data.transforms import RandomFlipRotate, flip_rotate
+from oceanscan.errors import DatasetNotFoundError
 
 __all__ = [
     "MARIDA_MEAN",

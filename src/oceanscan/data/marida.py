@@ -24,12 +24,11 @@ from torch.utils.data import Dataset
 
 from oceanscan.classes import ClassMapping, map_labels, num_classes
 from oceanscan.data.inputs import input_spec, model_input
-from oceanscan.errors import OceanscanError
+from oceanscan.errors import DatasetNotFoundError
 from oceanscan.sentinel2 import BANDS
 
 __all__ = [
     "SPLITS",
-    "DatasetNotFoundError",
     "MaridaDataset",
     "Split",
     "label_counts",
@@ -43,10 +42,6 @@ SPLITS: tuple[str, ...] = ("train", "val", "test")
 Sample = dict[str, Any]
 
 _FIX = "make a synthetic one with `oceanscan synth patches --out DIR`, or point to a MARIDA copy"
-
-
-class DatasetNotFoundError(OceanscanError, FileNotFoundError):
-    """A MARIDA-layout directory, split file or patch file is missing; the message says how to fix it."""
 
 
 def _check_split(split: str) -> None:
