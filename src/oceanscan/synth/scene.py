@@ -48,7 +48,13 @@ from oceanscan.synth._canvas import (
     random_points,
     scaled,
 )
-from oceanscan.synth.spectra import LAND_SPECTRA, SENSOR_NOISE, class_spectrum, perturbed_spectra
+from oceanscan.synth.spectra import (
+    LAND_SPECTRA,
+    MIN_REFLECTANCE,
+    SENSOR_NOISE,
+    class_spectrum,
+    perturbed_spectra,
+)
 
 __all__ = ["SyntheticScene", "fdi_threshold_f1", "synthesize_scene"]
 
@@ -241,7 +247,7 @@ def _sensor(c: Canvas) -> F32:
     for b, info in enumerate(BAND_INFO):
         factor = info.resolution_m // 10
         out[b] = r.resample_band(c.refl[b], factor, float(SENSOR_NOISE[b]), c.rng)
-    return np.maximum(out, np.float32(1e-4))
+    return np.maximum(out, np.float32(MIN_REFLECTANCE))
 
 
 def _check_fraction(name: str, value: float) -> None:
