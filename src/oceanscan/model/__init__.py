@@ -1,11 +1,8 @@
 """The network, its loss and the model bundle that carries it from training to scanning."""
 
-from oceanscan.model.bundle import (
-    BUNDLE_FORMAT_VERSION,
-    ModelBundle,
-    load_bundle,
-    save_bundle,
-)
+from oceanscan.model.bundle import ModelBundle, load_bundle
+from oceanscan.model.bundle_format import BUNDLE_FORMAT_VERSION
+from oceanscan.model.export import save_bundle
 from oceanscan.model.losses import (
     CombinedLoss,
     class_weights_from_counts,
@@ -14,14 +11,17 @@ from oceanscan.model.losses import (
     weighted_cross_entropy,
 )
 from oceanscan.model.shipped import default_bundle_dir
+from oceanscan.model.tta import TTA_VIEWS, average_views
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet, count_parameters, flops_per_patch
 
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
     "DOWNSAMPLING",
+    "TTA_VIEWS",
     "AttentionUNet",
     "CombinedLoss",
     "ModelBundle",
+    "average_views",
     "class_weights_from_counts",
     "count_parameters",
     "default_bundle_dir",
