@@ -34,7 +34,8 @@ def _train_fn(config: dict[str, Any]) -> dict[str, float]:
 
     from oceanscan.data import MaridaDataset
     from oceanscan.model import AttentionUNet, CombinedLoss
-    from oceanscan.train.distributed import all_reduce_sum, worker_context
+    from oceanscan.train.distributed import all_reduce_sum
+    from oceanscan.train.ray_backend import worker_context
     from oceanscan.train.steps import train_step
 
     ctx = worker_context()

@@ -143,8 +143,8 @@ def _make_patches(out: Path, preset: DemoPreset) -> None:
 
 def _train(patches: Path, bundle: Path, runs: Path, preset: DemoPreset) -> dict[str, Any]:
     from oceanscan.model import load_bundle
+    from oceanscan.train import run_training
     from oceanscan.train.config import TrainConfig
-    from oceanscan.train.ray_trainer import run_training
 
     if not (bundle / "model.json").exists():
         log.info("train: %d epochs, width %d, 1 Ray Train worker", preset.epochs, preset.base_width)

@@ -2,19 +2,62 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
+from ray import cloudpickle
 from torch import nn
 
 from oceanscan.model import AttentionUNet, load_bundle
 from oceanscan.synth.patches import write_patches
 from oceanscan.train import TrainConfig, run_training, train_step
 from oceanscan.train import checkpoint as ckpt
-from oceanscan.train.distributed import worker_context
-from oceanscan.train.loop import FAILURE_MARKER
+from oceanscan.train.distributed import WorkerContext
+from oceanscan.train.ray_backend import worker_context
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
+
+# Ray workers cannot import test modules: ship this module's functions and classes by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
+
+#: File in the run directory that records that the injected failure has happened.
+FAILURE_MARKER = ".oceanscan_injected_failure"
+
+
+@dataclass(frozen=True)
+class CrashOnce:
+    """Epoch hook: end the last rank with ``os._exit(1)`` once, after it reports ``epoch``.
+
+    A marker file in the run directory makes it fire on the first attempt only, so the restarted
+    worker group runs through and the resume path is exercised for real. The worker first waits
+    until Ray Train has committed the epoch's checkpoint (the controller collects reports every
+    couple of seconds), so the failure models a crash during the next epoch.
+    """
+
+    epoch: int
+    run_dir: str
+
+    def __call__(self, epoch: int, ctx: WorkerContext) -> None:
+        if epoch != self.epoch or ctx.rank != ctx.world_size - 1:
+            return
+        marker = Path(self.run_dir) / FAILURE_MARKER
+        if marker.exists():
+            return
+        import ray.train
+
+        ray.train.get_all_reported_checkpoints(
+            consistency_mode=ray.train.CheckpointConsistencyMode.COMMITTED
+        )
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text(f"rank {ctx.rank} exited after epoch {epoch}\n")
+        logging.getLogger(__name__).warning("injected failure: rank %d exits", ctx.rank)
+        os._exit(1)
 
 
 @pytest.fixture(scope="module")
@@ -39,11 +82,10 @@ def test_worker_crash_resumes_from_latest_checkpoint_without_losing_an_epoch(
         run_name="crash",
         max_failures=1,
         checkpoints_to_keep=3,
-        inject_failure_at_epoch=2,
     )
-    result = run_training(cfg)
-
     run_dir = tmp_path / "runs" / "crash"
+    result = run_training(cfg, on_epoch_end=CrashOnce(epoch=2, run_dir=str(run_dir)))
+
     assert (run_dir / FAILURE_MARKER).read_text().startswith("rank 1 exited after epoch 2")
     # every epoch once, in order; the third ran in the restarted worker group after epoch 2
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
@@ -115,14 +157,9 @@ def _one_step(config: dict) -> dict[str, np.ndarray]:
 
 
 def test_two_workers_step_like_one_process_on_the_same_samples(ray_session, tmp_path):
-    import sys
-
-    from ray import cloudpickle
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    # Ray workers cannot import test modules: ship _one_step and its helpers by value.
-    cloudpickle.register_pickle_by_value(sys.modules[__name__])
     trainer = TorchTrainer(
         _one_step,
         train_loop_config={"samples": GLOBAL_BATCH},

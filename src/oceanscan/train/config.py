@@ -104,10 +104,6 @@ class TrainConfig(BaseModel):
     )
     checkpoints_to_keep: int = Field(default=2, ge=1)
 
-    # Fault injection for the resume path: the last rank exits with os._exit(1) after reporting
-    # this epoch, once per run directory (a marker file records it). For tests; leave None.
-    inject_failure_at_epoch: int | None = Field(default=None, ge=1)
-
     @model_validator(mode="after")
     def _check_schedule(self) -> TrainConfig:
         if self.warmup_epochs >= self.epochs:
@@ -115,11 +111,16 @@ class TrainConfig(BaseModel):
                 f"warmup_epochs ({self.warmup_epochs}) must be smaller than epochs ({self.epochs}) "
                 "so that the cosine decay has at least one epoch"
             )
-        if self.patch_size_px is not None and self.patch_size_px % 16:
-            raise ValueError(
-                f"patch_size_px ({self.patch_size_px}) must be a multiple of 16, the U-Net's "
-                "downsampling factor"
-            )
+        if self.patch_size_px is not None:
+            # imported here, not at the top: the model stack takes a second to import, and the
+            # configuration is read by commands that never build a model
+            from oceanscan.model import DOWNSAMPLING
+
+            if self.patch_size_px % DOWNSAMPLING:
+                raise ValueError(
+                    f"patch_size_px ({self.patch_size_px}) must be a multiple of {DOWNSAMPLING}, "
+                    "the U-Net's downsampling factor"
+                )
         if self.real_materials is not None and self.class_mapping != "binary":
             raise ValueError(
                 f"real_materials pastes plastic as debris and look-alikes as negatives, which "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -18,7 +19,7 @@ from oceanscan.data.transforms import RandomFlipRotate
 from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.train.config import TrainConfig
 
-__all__ = ["RandomCrop", "build_datasets", "input_normalization"]
+__all__ = ["RandomCrop", "build_datasets", "data_summary", "input_normalization"]
 
 Sample = dict[str, Any]
 
@@ -95,3 +96,23 @@ def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
 def input_normalization(cfg: TrainConfig) -> dict[str, Any]:
     """The bundle ``normalization`` entry of a run: how its reflectance becomes model input."""
     return input_spec(cfg.input_method)
+
+
+def data_summary(
+    cfg: TrainConfig, train: Dataset[Sample], val: Dataset[Sample], counts: np.ndarray
+) -> dict[str, Any]:
+    """What a model is trained on, for its checkpoints and its bundle's ``data_summary``.
+
+    Args:
+        cfg: the run's configuration.
+        train: the train split.
+        val: the validation split.
+        counts: label counts of the train split's untransformed masks.
+    """
+    return {
+        "data_root": cfg.data_root,
+        "class_mapping": cfg.class_mapping,
+        "train_patches": len(train),  # type: ignore[arg-type]
+        "val_patches": len(val),  # type: ignore[arg-type]
+        "train_label_counts": counts.tolist(),
+    }

@@ -1,7 +1,8 @@
 """Where this worker stands (rank, world size, Ray or not) and the few collectives the loop needs.
 
 Every collective degrades to the identity when no process group is initialised, so the same loop
-runs in-process as rank 0 of a world of 1.
+runs in-process as rank 0 of a world of 1. The backend fills in the context
+(:func:`oceanscan.train.ray_backend.worker_context` asks Ray Train).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ __all__ = [
     "all_gather_objects",
     "all_reduce_sum",
     "broadcast_flag",
-    "worker_context",
 ]
 
 A = TypeVar("A", np.ndarray, torch.Tensor)
@@ -32,7 +32,7 @@ class WorkerContext:
         rank: global rank, 0 on the process that decides and checkpoints.
         world_size: number of training processes.
         local_rank: rank on this node (selects the GPU).
-        under_ray: True inside a Ray Train worker, where ``ray.train.report`` is available.
+        under_ray: True inside a Ray Train worker.
     """
 
     rank: int
@@ -44,18 +44,6 @@ class WorkerContext:
     def is_chief(self) -> bool:
         """True on rank 0."""
         return self.rank == 0
-
-
-def worker_context() -> WorkerContext:
-    """Ask Ray Train for this worker's rank; outside Ray Train, act as rank 0 of a world of 1."""
-    try:
-        import ray.train
-
-        ctx = ray.train.get_context()
-        rank, world, local = ctx.get_world_rank(), ctx.get_world_size(), ctx.get_local_rank()
-    except (ImportError, RuntimeError):
-        return WorkerContext(rank=0, world_size=1, local_rank=0, under_ray=False)
-    return WorkerContext(rank=rank, world_size=world, local_rank=local, under_ray=True)
 
 
 def _distributed() -> bool:

@@ -1,14 +1,74 @@
-"""Turn a training checkpoint into a model bundle, the only thing a scan needs."""
+"""Turn a training checkpoint into a model bundle, the only thing a scan needs.
+
+:func:`export_run` is where every training run ends, in this process or on Ray Train: it exports
+the best checkpoint and says what the run produced.
+"""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from oceanscan.model import AttentionUNet, save_bundle
 from oceanscan.train import checkpoint as ckpt
+from oceanscan.train.config import TrainConfig
 
-__all__ = ["export_bundle"]
+__all__ = ["TrainResult", "export_bundle", "export_run"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished run produced.
+
+    Attributes:
+        bundle_dir: the exported model bundle.
+        best_epoch: the epoch of the exported weights.
+        metrics: validation metrics of the best epoch.
+        history: metrics of every finished epoch, in order, each epoch once.
+        run_path: the Ray run directory (checkpoints), or None for an in-process run.
+    """
+
+    bundle_dir: Path
+    best_epoch: int
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]]
+    run_path: str | None
+
+
+def export_run(
+    best_dir: str | Path,
+    cfg: TrainConfig,
+    *,
+    history: list[dict[str, Any]],
+    run_path: str | None,
+) -> TrainResult:
+    """Export the best checkpoint of a finished run to ``cfg.out_dir`` as a model bundle.
+
+    Args:
+        best_dir: the checkpoint of the best epoch.
+        cfg: the run's configuration.
+        history: metrics of every finished epoch of the run.
+        run_path: the Ray Train run directory, recorded in ``model.json`` with the run name;
+            None for a run in this process, which keeps no run directory.
+
+    Returns:
+        The bundle, the best epoch and its metrics, the history, the run directory.
+    """
+    meta = ckpt.load_meta(best_dir)
+    extra = None if run_path is None else {"run_name": cfg.run_name, "run_path": run_path}
+    bundle = export_bundle(best_dir, cfg.out_dir, history=history, extra=extra)
+    log.info("exported epoch %d (val_f1 %.4f) to %s", meta.epoch, meta.metrics["val_f1"], bundle)
+    return TrainResult(
+        bundle_dir=Path(bundle),
+        best_epoch=meta.epoch,
+        metrics=meta.metrics,
+        history=history,
+        run_path=run_path,
+    )
 
 
 def export_bundle(

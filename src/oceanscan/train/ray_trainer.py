@@ -1,4 +1,4 @@
-"""Ray Train wiring: a ``TorchTrainer`` around the per-worker loop, and the library entry point.
+"""Ray Train wiring: a ``TorchTrainer`` around the per-worker loop, run from the driver.
 
 The run directory is ``<storage_path>/<run_name>``. Running again with the same storage path and
 run name resumes a crashed run from its latest checkpoint (Ray Train V2 restores the run state
@@ -8,46 +8,29 @@ restarts a failed worker group from the latest checkpoint.
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass
-from pathlib import Path
+import functools
 from typing import Any
 
 from oceanscan.errors import OceanscanError
 from oceanscan.train import checkpoint as ckpt
+from oceanscan.train.backend import EpochHook
 from oceanscan.train.config import TrainConfig, resolve_storage_path
-from oceanscan.train.export import export_bundle
-from oceanscan.train.loop import train_loop_per_worker
+from oceanscan.train.export import TrainResult, export_run
+from oceanscan.train.ray_backend import train_loop_per_worker
 
-__all__ = ["TrainResult", "build_trainer", "run_training"]
-
-log = logging.getLogger(__name__)
+__all__ = ["SCORE_ATTRIBUTE", "build_trainer", "run_on_ray"]
 
 #: The checkpoint metric Ray keeps the best checkpoints by (validation F1 at the tuned threshold).
 SCORE_ATTRIBUTE = "val_f1"
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    """What a finished run produced.
+def build_trainer(cfg: TrainConfig, *, on_epoch_end: EpochHook | None = None) -> Any:
+    """The ``ray.train.torch.TorchTrainer`` for ``cfg`` (``cfg.num_workers`` >= 1).
 
-    Attributes:
-        bundle_dir: the exported model bundle.
-        best_epoch: the epoch of the exported weights.
-        metrics: validation metrics of the best epoch.
-        history: metrics of every finished epoch, in order, each epoch once.
-        run_path: the Ray run directory (checkpoints), or None for an in-process run.
+    Ray Train's checkpoint manager keeps the ``cfg.checkpoints_to_keep`` best checkpoints by
+    :data:`SCORE_ATTRIBUTE` (and the latest). ``on_epoch_end`` runs on every worker after each
+    epoch (see :data:`oceanscan.train.backend.EpochHook`).
     """
-
-    bundle_dir: Path
-    best_epoch: int
-    metrics: dict[str, Any]
-    history: list[dict[str, Any]]
-    run_path: str | None
-
-
-def build_trainer(cfg: TrainConfig) -> Any:
-    """The ``ray.train.torch.TorchTrainer`` for ``cfg`` (``cfg.num_workers`` >= 1)."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
@@ -59,8 +42,11 @@ def build_trainer(cfg: TrainConfig) -> Any:
     resources: dict[str, float] = {"CPU": cfg.cpus_per_worker}
     if cfg.use_gpu:
         resources["GPU"] = 1.0
+    worker_fn = train_loop_per_worker
+    if on_epoch_end is not None:
+        worker_fn = functools.partial(train_loop_per_worker, on_epoch_end=on_epoch_end)
     return TorchTrainer(
-        train_loop_per_worker,
+        worker_fn,
         train_loop_config=cfg.model_dump(mode="json"),
         scaling_config=ScalingConfig(
             num_workers=cfg.num_workers, use_gpu=cfg.use_gpu, resources_per_worker=resources
@@ -86,35 +72,18 @@ def _ensure_ray() -> None:
         ray.init()
 
 
-def run_training(cfg: TrainConfig) -> TrainResult:
-    """Train as configured and export the best epoch as a model bundle in ``cfg.out_dir``.
+def run_on_ray(cfg: TrainConfig, *, on_epoch_end: EpochHook | None = None) -> TrainResult:
+    """Train with ``cfg.num_workers`` Ray Train workers and export the best checkpoint.
 
-    ``cfg.num_workers == 0`` trains in this process without Ray; otherwise a ``TorchTrainer``
-    with that many workers runs on the Ray cluster this process is connected to (a local one is
-    started when there is none).
+    The history comes from the latest checkpoint, which holds every finished epoch once (a
+    restarted worker group resumes from it); the exported weights are those of the best one.
 
     Raises:
         OceanscanError: if the run reported no checkpoint.
         ray.train.TrainingFailedError: if the workers failed more than ``cfg.max_failures`` times.
     """
-    if cfg.num_workers == 0:
-        train_loop_per_worker(cfg.model_dump(mode="json"))
-        bundle = Path(cfg.out_dir)
-        from oceanscan.model import load_bundle
-
-        meta = load_bundle(bundle).meta
-        metrics = dict(meta.get("metrics", {}))
-        history = metrics.pop("history", [])
-        return TrainResult(
-            bundle_dir=bundle,
-            best_epoch=int(metrics.get("epoch", 0)),
-            metrics=metrics,
-            history=history,
-            run_path=None,
-        )
-
     _ensure_ray()
-    result = build_trainer(cfg).fit()
+    result = build_trainer(cfg, on_epoch_end=on_epoch_end).fit()
     best = result.get_best_checkpoint(metric=SCORE_ATTRIBUTE, mode="max")
     if best is None or result.checkpoint is None:
         raise OceanscanError(
@@ -123,18 +92,4 @@ def run_training(cfg: TrainConfig) -> TrainResult:
     with result.checkpoint.as_directory() as latest:
         history = ckpt.load_meta(latest).history
     with best.as_directory() as best_dir:
-        meta = ckpt.load_meta(best_dir)
-        bundle = export_bundle(
-            best_dir,
-            cfg.out_dir,
-            history=history,
-            extra={"run_name": cfg.run_name, "run_path": result.path},
-        )
-    log.info("exported epoch %d (val_f1 %.4f) to %s", meta.epoch, meta.metrics["val_f1"], bundle)
-    return TrainResult(
-        bundle_dir=Path(bundle),
-        best_epoch=meta.epoch,
-        metrics=meta.metrics,
-        history=history,
-        run_path=result.path,
-    )
+        return export_run(best_dir, cfg, history=history, run_path=result.path)
