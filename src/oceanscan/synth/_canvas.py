@@ -10,9 +10,19 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from oceanscan.sentinel2 import BANDS
 from oceanscan.synth.spectra import material_endmember, perturbed_spectra
 
 F32 = npt.NDArray[np.float32]
+
+#: Bands of a scene, in :data:`oceanscan.sentinel2.BANDS` order.
+N_BANDS = len(BANDS)
+#: Pixel size of the grid scenes are painted on (Sentinel-2's 10 m bands), metres.
+GRID_M = 10
+#: Resolution at which Sen2Cor decides the scene classification (SCL), metres.
+SCL_M = 20
+#: MARIDA's label of the pixels no annotator labelled.
+UNLABELLED = 0
 
 # MARIDA class ids used below.
 DEBRIS, DENSE_SARG, SPARSE_SARG, NOM, SHIP, CLOUD, WATER = 1, 2, 3, 4, 5, 6, 7
@@ -30,7 +40,7 @@ class Canvas:
 
     def __init__(self, height: int, width: int, rng: np.random.Generator) -> None:
         self.h, self.w, self.rng = height, width, rng
-        self.refl = np.empty((11, height, width), dtype=np.float32)
+        self.refl = np.empty((N_BANDS, height, width), dtype=np.float32)
         self.labels = np.full((height, width), WATER, dtype=np.uint8)
         self.land = np.zeros((height, width), dtype=bool)
         self.cloud = np.zeros((height, width), dtype=np.float32)
@@ -67,7 +77,7 @@ class Canvas:
         spec = perturbed_spectra(class_id, self.pixel_z(z.ravel()[idx], pixel_spread))
         if published_abundance < 1.0:
             spec = material_endmember(spec, published_abundance)
-        flat = self.refl.reshape(11, -1)
+        flat = self.refl.reshape(N_BANDS, -1)
         flat[:, idx] = flat[:, idx] * (1 - a) + spec * a
 
     def pixel_z(self, base: F32, spread: float = PIXEL_SPREAD) -> F32:

@@ -49,6 +49,7 @@ from oceanscan.stac.profiles import (
     PLANETARY_COMPUTER_NAMING,
     baseline_offset,
 )
+from oceanscan.synth._canvas import GRID_M, SCL_M
 from oceanscan.synth._cog import area_mean, to_dn, write_cog
 from oceanscan.synth._stac_documents import (
     COLLECTION_ID,
@@ -101,9 +102,6 @@ DEBRIS_FRACTION_RANGE = (1e-4, 1e-3)
 
 #: Days between the acquisitions of consecutive scenes.
 _DAYS_BETWEEN_SCENES = 5
-#: Resolution of the grid scenes are rendered on (the 10 m bands), and of the SCL layer.
-_GRID_M = 10
-_SCL_M = 20
 
 
 def draw_debris_fraction(rng: np.random.Generator) -> float:
@@ -145,7 +143,7 @@ def _write_bands(
     naming = EARTH_SEARCH_NAMING if profile == "earthsearch" else PLANETARY_COMPUTER_NAMING
     assets: dict[str, Any] = {}
     for i, info in enumerate(BAND_INFO):
-        factor = info.resolution_m // _GRID_M
+        factor = info.resolution_m // GRID_M
         refl = area_mean(scene.reflectance[i], factor)
         transform = placement.transform10 @ Affine.scale(factor)
         dn = to_dn(refl, offset)
@@ -161,7 +159,7 @@ def _write_scl(
     item_dir: Path, scene: SyntheticScene, placement: Placement, profile: str
 ) -> tuple[dict[str, Any], npt.NDArray[np.uint8]]:
     """Write the scene classification at 20 m; return its asset and its pixels."""
-    factor = _SCL_M // _GRID_M
+    factor = SCL_M // GRID_M
     scl20 = np.ascontiguousarray(scene.scl[::factor, ::factor]).astype(np.uint8)
     t20 = placement.transform10 @ Affine.scale(factor)
     write_cog(item_dir / "SCL.tif", scl20, t20, placement.epsg, DN_NODATA)
@@ -170,8 +168,8 @@ def _write_scl(
         profile=profile,
         roles=["data"],
         grid=grid_fields(t20, scl20.shape, placement.epsg, profile),
-        gsd=_SCL_M,
-        raster={"nodata": DN_NODATA, "data_type": "uint8", "spatial_resolution": _SCL_M},
+        gsd=SCL_M,
+        raster={"nodata": DN_NODATA, "data_type": "uint8", "spatial_resolution": SCL_M},
         title="Scene classification map (SCL)",
     )
     return scl_asset, scl20
@@ -188,8 +186,8 @@ def _write_truth(
         profile=profile,
         roles=["data", "labels"],
         grid=grid_fields(placement.transform10, truth.shape, placement.epsg, profile),
-        gsd=_GRID_M,
-        raster={"nodata": DN_NODATA, "data_type": "uint8", "spatial_resolution": _GRID_M},
+        gsd=GRID_M,
+        raster={"nodata": DN_NODATA, "data_type": "uint8", "spatial_resolution": GRID_M},
         title="Ground truth",
     )
     truth_asset["description"] = "MARIDA class ids 1..15 of the synthetic scene; 0 unlabelled"

@@ -21,6 +21,7 @@ from oceanscan.synth._canvas import (
     OBJECT_SPREAD,
     SHIP,
     SPARSE_SARG,
+    UNLABELLED,
     WAKE,
     Canvas,
     random_points,
@@ -51,6 +52,8 @@ DEBRIS_MIN_LABELLED = 0.1
 
 #: Kelvin wake half-angle (degrees): arcsin(1/3), independent of ship speed (Lord Kelvin, 1887).
 KELVIN_HALF_ANGLE_DEG = 19.47
+
+_Mask = npt.NDArray[np.bool_]
 
 
 def apply_strokes(
@@ -244,6 +247,56 @@ def add_ships(c: Canvas, density: float) -> None:
     apply_strokes(c, SHIP, st)
 
 
+def _near_gather(near: F32 | None, clear: _Mask) -> _Mask | None:
+    """Clear water 2 to 12 pixels from windrows and fronts, where debris gathers; None if none."""
+    if near is None:
+        return None
+    zone = (near > 2) & (near < 12) & clear
+    return zone if zone.any() else None
+
+
+def _debris_filaments(
+    c: Canvas, n: int, wind: float, zone: _Mask | None, clear: _Mask
+) -> r.Strokes:
+    """``n`` thin filaments, half of them started near gathering lines, mostly along the wind."""
+    rng = c.rng
+    lo, hi = DEBRIS_ABUNDANCE
+    fy, fx = random_points(c, n, near=zone if rng.random() < 0.5 else clear)
+    heading = np.where(
+        rng.random(n) < 0.6,
+        wind + rng.normal(0, 0.15, n) + np.pi * rng.integers(0, 2, n),
+        rng.uniform(0, 2 * np.pi, n),
+    ).astype(np.float32)
+    return r.strokes(
+        rng,
+        start_y=fy,
+        start_x=fx,
+        heading=heading,
+        length=rng.uniform(6, 40, n).astype(np.float32),
+        width=np.where(rng.random(n) < 0.75, 1.0, 1.6).astype(np.float32),
+        curvature=0.06,
+        value=(lo + (hi - lo) * rng.beta(2, 2, n)).astype(np.float32),
+    )
+
+
+def _debris_patches(c: Canvas, n: int, first_object: int, clear: _Mask) -> r.Strokes:
+    """``n`` small patches anywhere on clear water, numbered from ``first_object``."""
+    rng = c.rng
+    lo, hi = DEBRIS_ABUNDANCE
+    py, px = random_points(c, n, near=clear)
+    patch = r.strokes(
+        rng,
+        start_y=py,
+        start_x=px,
+        heading=rng.uniform(0, 2 * np.pi, n).astype(np.float32),
+        length=rng.uniform(0.5, 4, n).astype(np.float32),
+        width=rng.uniform(1.0, 3.0, n).astype(np.float32),
+        curvature=0.3,
+        value=(lo + (hi - lo) * rng.beta(2, 2, n)).astype(np.float32),
+    )
+    return r.Strokes(patch.y, patch.x, patch.weight, patch.value, patch.obj + first_object)
+
+
 def add_debris(c: Canvas, fraction: float, wind: float, gather: npt.NDArray[np.bool_]) -> None:
     """Marine debris: filaments (often along windrows and fronts) and small patches, sub-pixel.
 
@@ -254,7 +307,6 @@ def add_debris(c: Canvas, fraction: float, wind: float, gather: npt.NDArray[np.b
     target = fraction * int(clear.sum())
     if target < 1:
         return
-    lo, hi = DEBRIS_ABUNDANCE
     labelled = 0
     near = r.distance_to(gather) if gather.any() else None
     for _ in range(8):
@@ -264,46 +316,13 @@ def add_debris(c: Canvas, fraction: float, wind: float, gather: npt.NDArray[np.b
         n = max(1, int(np.ceil(missing / 14.0)))
         filament = rng.random(n) < 0.7
         n_fil = int(filament.sum())
-        n_patch = n - n_fil
-        zone = None
-        if near is not None:
-            zone = (near > 2) & (near < 12) & clear
-            if not zone.any():
-                zone = None
-        fy, fx = random_points(c, n_fil, near=zone if rng.random() < 0.5 else clear)
-        heading = np.where(
-            rng.random(n_fil) < 0.6,
-            wind + rng.normal(0, 0.15, n_fil) + np.pi * rng.integers(0, 2, n_fil),
-            rng.uniform(0, 2 * np.pi, n_fil),
-        ).astype(np.float32)
-        fil = r.strokes(
-            rng,
-            start_y=fy,
-            start_x=fx,
-            heading=heading,
-            length=rng.uniform(6, 40, n_fil).astype(np.float32),
-            width=np.where(rng.random(n_fil) < 0.75, 1.0, 1.6).astype(np.float32),
-            curvature=0.06,
-            value=(lo + (hi - lo) * rng.beta(2, 2, n_fil)).astype(np.float32),
-        )
-        py, px = random_points(c, n_patch, near=clear)
-        patch = r.strokes(
-            rng,
-            start_y=py,
-            start_x=px,
-            heading=rng.uniform(0, 2 * np.pi, n_patch).astype(np.float32),
-            length=rng.uniform(0.5, 4, n_patch).astype(np.float32),
-            width=rng.uniform(1.0, 3.0, n_patch).astype(np.float32),
-            curvature=0.3,
-            value=(lo + (hi - lo) * rng.beta(2, 2, n_patch)).astype(np.float32),
-        )
-        patch = r.Strokes(patch.y, patch.x, patch.weight, patch.value, patch.obj + n_fil)
-        st = r.concat([fil, patch])
-        _, alpha = apply_strokes(c, DEBRIS, st, label_abundance=0.05)
+        fil = _debris_filaments(c, n_fil, wind, _near_gather(near, clear), clear)
+        patch = _debris_patches(c, n - n_fil, n_fil, clear)
+        _, alpha = apply_strokes(c, DEBRIS, r.concat([fil, patch]), label_abundance=0.05)
         c.debris = np.maximum(c.debris, alpha)
         labelled = int((c.labels == DEBRIS).sum())
     # Pixels an annotator could not decide on stay unlabelled: debris too faint to see, and the
     # mixed rim of filaments whose centre is labelled.
     faint = (c.labels == DEBRIS) & (c.debris < DEBRIS_MIN_LABELLED)
     rim = (c.debris > 0.02) & (c.labels != DEBRIS) & ~c.land
-    c.labels[faint | rim] = 0
+    c.labels[faint | rim] = UNLABELLED

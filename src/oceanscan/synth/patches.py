@@ -25,6 +25,16 @@ import rasterio
 from affine import Affine
 
 from oceanscan.sentinel2 import BANDS
+from oceanscan.synth._canvas import (
+    DEBRIS,
+    DENSE_SARG,
+    FOAM,
+    NOM,
+    SHIP,
+    SPARSE_SARG,
+    UNLABELLED,
+    WAKE,
+)
 from oceanscan.synth.scene import SyntheticScene, synthesize_scene
 
 __all__ = ["SPLIT_PROPORTIONS", "Acquisition", "plan_acquisitions", "write_patches"]
@@ -51,8 +61,14 @@ _TILES: tuple[tuple[str, int, float, float], ...] = (
 
 #: Classes that are annotated as objects in sparse (MARIDA-style) labels; the others are
 #: labelled only inside a few polygons of "background" drawn by the annotator.
-_OBJECT_CLASSES = (1, 2, 3, 4, 5, 9, 14)
+_OBJECT_CLASSES = (DEBRIS, DENSE_SARG, SPARSE_SARG, NOM, SHIP, FOAM, WAKE)
+#: Classes whose annotation MARIDA's annotators were moderately sure of, as a rule.
+_MODERATE_CLASSES = (DENSE_SARG, SPARSE_SARG, NOM, FOAM, WAKE)
 _CROP_GRID = 10  # a tile holds up to 10 x 10 crop positions
+#: Pixel size of MARIDA's patches (Sentinel-2's 10 m grid), metres.
+_PIXEL_M = 10.0
+#: MARIDA's confidence codes (``_conf.tif``); 0 where unlabelled.
+_CONF_HIGH, _CONF_MODERATE, _CONF_LOW = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -149,14 +165,14 @@ def _confidence(scene: SyntheticScene, labels: npt.NDArray[np.uint8]) -> npt.NDA
     MARIDA annotators marked their confidence per polygon; faint, sub-pixel debris is where they
     were least sure, so debris confidence follows its abundance.
     """
-    conf = np.where(labels > 0, 1, 0).astype(np.uint8)
-    conf[np.isin(labels, (2, 3, 4, 9, 14))] = 2
+    conf = np.where(labels > 0, _CONF_HIGH, 0).astype(np.uint8)
+    conf[np.isin(labels, _MODERATE_CLASSES)] = _CONF_MODERATE
     if scene.debris_abundance is not None:
         a = scene.debris_abundance
-        debris = labels == 1
-        conf[debris & (a >= 0.3)] = 1
-        conf[debris & (a >= 0.15) & (a < 0.3)] = 2
-        conf[debris & (a < 0.15)] = 3
+        debris = labels == DEBRIS
+        conf[debris & (a >= 0.3)] = _CONF_HIGH
+        conf[debris & (a >= 0.15) & (a < 0.3)] = _CONF_MODERATE
+        conf[debris & (a < 0.15)] = _CONF_LOW
     return conf
 
 
@@ -174,7 +190,7 @@ def _sparse(labels: npt.NDArray[np.uint8], rng: np.random.Generator) -> npt.NDAr
             ry, rx = rng.uniform(3, max(4.0, h / 10)), rng.uniform(3, max(4.0, w / 10))
             ellipse = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
             keep |= ellipse & (labels == c)
-    return np.where(keep, labels, 0).astype(np.uint8)
+    return np.where(keep, labels, UNLABELLED).astype(np.uint8)
 
 
 def _nodata(
@@ -207,6 +223,52 @@ def _write(path: Path, data: npt.NDArray[np.generic], crs: str, transform: objec
         if data.shape[0] == len(BANDS):
             for i, name in enumerate(BANDS, start=1):
                 dst.set_band_description(i, name)
+
+
+def _write_crop(
+    folder: Path,
+    acq: Acquisition,
+    a_index: int,
+    crop: int,
+    position: int,
+    *,
+    size: int,
+    seed: int,
+    cloudy: float,
+    sparse_labels: bool,
+) -> str:
+    """Render crop ``crop`` of acquisition ``a_index`` at grid ``position``, write its three files.
+
+    Returns:
+        The patch id, as the split files list it.
+    """
+    crop_rng = np.random.default_rng([seed, 3, a_index, crop])
+    row, col = divmod(position, _CROP_GRID)
+    scene = synthesize_scene(
+        size,
+        size,
+        seed=int(crop_rng.integers(2**63)),
+        land_fraction=float(crop_rng.uniform(0.05, 0.3)) if acq.coastal else 0.0,
+        cloud_fraction=float(crop_rng.uniform(0, cloudy)) if crop_rng.random() < 0.5 else 0,
+    )
+    reflectance = scene.reflectance.copy()
+    nodata = _nodata(reflectance, crop_rng)
+    reflectance[:, nodata] = np.nan
+    labels = scene.labels
+    if sparse_labels:
+        labels = _sparse(labels, np.random.default_rng([seed, 4, a_index, crop]))
+    labels = np.where(nodata, UNLABELLED, labels).astype(np.uint8)
+    conf = _confidence(scene, labels)
+    x0 = acq.origin[0] + col * size * _PIXEL_M
+    y0 = acq.origin[1] - row * size * _PIXEL_M
+    transform = Affine(_PIXEL_M, 0.0, x0, 0.0, -_PIXEL_M, y0)
+    crs = f"EPSG:{acq.epsg}"
+    patch_id = f"{acq.scene_id}_{crop}"
+    stem = folder / f"S2_{patch_id}"
+    _write(stem.with_name(stem.name + ".tif"), reflectance, crs, transform)
+    _write(stem.with_name(stem.name + "_cl.tif"), labels[None], crs, transform)
+    _write(stem.with_name(stem.name + "_conf.tif"), conf[None], crs, transform)
+    return patch_id
 
 
 def write_patches(
@@ -246,32 +308,17 @@ def write_patches(
         positions = acq_rng.permutation(_CROP_GRID * _CROP_GRID)[: acq.crops]
         cloudy = acq_rng.uniform(0.0, 0.25)
         for crop, position in enumerate(sorted(int(p) for p in positions)):
-            crop_rng = np.random.default_rng([seed, 3, a_index, crop])
-            row, col = divmod(position, _CROP_GRID)
-            scene = synthesize_scene(
-                size,
-                size,
-                seed=int(crop_rng.integers(2**63)),
-                land_fraction=float(crop_rng.uniform(0.05, 0.3)) if acq.coastal else 0.0,
-                cloud_fraction=float(crop_rng.uniform(0, cloudy)) if crop_rng.random() < 0.5 else 0,
+            patch_id = _write_crop(
+                folder,
+                acq,
+                a_index,
+                crop,
+                position,
+                size=size,
+                seed=seed,
+                cloudy=cloudy,
+                sparse_labels=sparse_labels,
             )
-            reflectance = scene.reflectance.copy()
-            nodata = _nodata(reflectance, crop_rng)
-            reflectance[:, nodata] = np.nan
-            labels = scene.labels
-            if sparse_labels:
-                labels = _sparse(labels, np.random.default_rng([seed, 4, a_index, crop]))
-            labels = np.where(nodata, 0, labels).astype(np.uint8)
-            conf = _confidence(scene, labels)
-            x0 = acq.origin[0] + col * size * 10.0
-            y0 = acq.origin[1] - row * size * 10.0
-            transform = Affine(10.0, 0.0, x0, 0.0, -10.0, y0)
-            crs = f"EPSG:{acq.epsg}"
-            patch_id = f"{acq.scene_id}_{crop}"
-            stem = folder / f"S2_{patch_id}"
-            _write(stem.with_name(stem.name + ".tif"), reflectance, crs, transform)
-            _write(stem.with_name(stem.name + "_cl.tif"), labels[None], crs, transform)
-            _write(stem.with_name(stem.name + "_conf.tif"), conf[None], crs, transform)
             split_ids[acq.split].append(patch_id)
     for split, ids in split_ids.items():
         (out / "splits" / f"{split}_X.txt").write_text("".join(f"{i}\n" for i in ids))

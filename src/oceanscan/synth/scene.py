@@ -35,13 +35,17 @@ from oceanscan.synth._canvas import (
     DENSE_SARG,
     F32,
     FOAM,
+    GRID_M,
     MIXED,
+    N_BANDS,
     OBJECT_SPREAD,
+    SCL_M,
     SEDIMENT,
     SHADOW,
     SHALLOW,
     SHIP,
     TURBID,
+    UNLABELLED,
     WATER,
     WAVES,
     Canvas,
@@ -199,7 +203,7 @@ def _shade_and_cloud(c: Canvas, opacity: F32, shadow: F32, field_z: F32) -> None
     """Darken shadowed pixels by MARIDA's shadow/water ratio, then blend clouds on top."""
     ratio = np.minimum(class_spectrum(SHADOW) / class_spectrum(WATER), 1.0)
     idx = np.flatnonzero(shadow > 0)
-    flat = c.refl.reshape(11, -1)
+    flat = c.refl.reshape(N_BANDS, -1)
     flat[:, idx] *= 1.0 - shadow.ravel()[idx] * (1.0 - ratio[:, None])
     c.labels[(shadow >= 0.5) & ~c.land] = SHADOW
     # cloud texture is in the thickness field; pixel-to-pixel variation is small
@@ -220,8 +224,8 @@ def _land_surface(c: Canvas) -> None:
     spec = (
         LAND_SPECTRA["vegetation"][:, None] * v + LAND_SPECTRA["soil"][:, None] * (1 - v)
     ) * bright
-    c.refl.reshape(11, -1)[:, idx] = spec
-    c.labels[c.land] = 0
+    c.refl.reshape(N_BANDS, -1)[:, idx] = spec
+    c.labels[c.land] = UNLABELLED
     c.vegetation = veg
 
 
@@ -238,21 +242,39 @@ def _scl(c: Canvas, opacity: F32, shadow: F32) -> npt.NDArray[np.uint8]:
     scl[(opacity >= 0.15) & (opacity < 0.35)] = int(SCL.THIN_CIRRUS)
     scl[(opacity >= 0.35) & (opacity < 0.7)] = int(SCL.CLOUD_MEDIUM_PROBABILITY)
     scl[opacity >= 0.7] = int(SCL.CLOUD_HIGH_PROBABILITY)
-    coarse = scl[::2, ::2]
-    return np.repeat(np.repeat(coarse, 2, axis=0), 2, axis=1)[: c.h, : c.w]
+    factor = SCL_M // GRID_M
+    coarse = scl[::factor, ::factor]
+    return np.repeat(np.repeat(coarse, factor, axis=0), factor, axis=1)[: c.h, : c.w]
 
 
 def _sensor(c: Canvas) -> F32:
     out = np.empty_like(c.refl)
     for b, info in enumerate(BAND_INFO):
-        factor = info.resolution_m // 10
+        factor = info.resolution_m // GRID_M
         out[b] = r.resample_band(c.refl[b], factor, float(SENSOR_NOISE[b]), c.rng)
     return np.maximum(out, np.float32(MIN_REFLECTANCE))
 
 
-def _check_fraction(name: str, value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"Invalid {name} {value!r}; must be within [0, 1]")
+def _check_arguments(
+    height: int, width: int, fractions: dict[str, float], hard_negative_density: float
+) -> None:
+    """Raise ValueError for a size or fraction :func:`synthesize_scene` refuses, naming it."""
+    if height < 16 or width < 16:
+        raise ValueError(f"Invalid scene size {height}x{width}; both sides must be >= 16 pixels")
+    for name, value in fractions.items():
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"Invalid {name} {value!r}; must be within [0, 1]")
+    if hard_negative_density < 0:
+        raise ValueError(f"Invalid hard_negative_density {hard_negative_density!r}; must be >= 0")
+
+
+def _add_floating(c: Canvas, wind: float, density: float, debris_fraction: float) -> None:
+    """Floating material: the hard negatives first, then debris, which gathers along their lines."""
+    gather = floating.add_windrows(c, wind, density)
+    gather |= floating.add_foam(c, wind, density)
+    floating.add_organic(c, density)
+    floating.add_ships(c, density)
+    floating.add_debris(c, debris_fraction, wind, gather)
 
 
 def synthesize_scene(
@@ -286,28 +308,19 @@ def synthesize_scene(
     Raises:
         ValueError: for a size below 16 pixels or a fraction outside [0, 1].
     """
-    if height < 16 or width < 16:
-        raise ValueError(f"Invalid scene size {height}x{width}; both sides must be >= 16 pixels")
-    for name, value in (
-        ("land_fraction", land_fraction),
-        ("cloud_fraction", cloud_fraction),
-        ("debris_fraction", debris_fraction),
-    ):
-        _check_fraction(name, value)
-    if hard_negative_density < 0:
-        raise ValueError(f"Invalid hard_negative_density {hard_negative_density!r}; must be >= 0")
-
+    fractions = {
+        "land_fraction": land_fraction,
+        "cloud_fraction": cloud_fraction,
+        "debris_fraction": debris_fraction,
+    }
+    _check_arguments(height, width, fractions, hard_negative_density)
     rng = np.random.default_rng(seed)
     c = Canvas(height, width, rng)
     _water(c, land_fraction)
     opacity, shadow = _cloud_field(c, cloud_fraction)
     c.cloud = opacity  # floating objects avoid clouds, not their shadows
     wind = float(rng.uniform(0, np.pi))
-    gather = floating.add_windrows(c, wind, hard_negative_density)
-    gather |= floating.add_foam(c, wind, hard_negative_density)
-    floating.add_organic(c, hard_negative_density)
-    floating.add_ships(c, hard_negative_density)
-    floating.add_debris(c, debris_fraction, wind, gather)
+    _add_floating(c, wind, hard_negative_density, debris_fraction)
     _land_surface(c)
     thickness = np.clip(opacity * 2.0 - 1.0, -1.0, 1.0).astype(np.float32)
     _shade_and_cloud(c, opacity, shadow, thickness)

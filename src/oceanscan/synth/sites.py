@@ -13,14 +13,14 @@ from typing import Any
 from affine import Affine
 from pyproj import Transformer
 
+from oceanscan.synth._canvas import GRID_M
+
 __all__ = ["SEA_SITES", "Placement", "SeaSite", "footprint", "mgrs_tile", "place"]
 
 #: Side of one MGRS square (a Sentinel-2 tile's grid square), in metres.
 _MGRS_SQUARE_M = 100_000
 #: The coarsest Sentinel-2 resolution (60 m): scene corners snap to it so all grids nest.
 _COARSEST_M = 60
-#: Pixel size of the grid a scene is rendered on (the 10 m bands).
-_PIXEL_M = 10
 #: Points per footprint edge: densified so the polygon follows the projected grid's curved edges.
 _FOOTPRINT_POINTS_PER_SIDE = 8
 #: Decimal places of footprint coordinates (about 1 cm).
@@ -112,17 +112,17 @@ def place(site: SeaSite, size: int) -> Placement:
     tile = mgrs_tile(zone, site.lat, x, y)
     west = math.floor(x / _MGRS_SQUARE_M) * _MGRS_SQUARE_M
     north = (math.floor(y / _MGRS_SQUARE_M) + 1) * _MGRS_SQUARE_M
-    half = size * _PIXEL_M / 2
+    half = size * GRID_M / 2
     left = west + math.floor((x - half - west) / _COARSEST_M) * _COARSEST_M
     top = north - math.floor((north - (y + half)) / _COARSEST_M) * _COARSEST_M
-    return Placement(epsg, tile, Affine(_PIXEL_M, 0, left, 0, -_PIXEL_M, top), size)
+    return Placement(epsg, tile, Affine(GRID_M, 0, left, 0, -GRID_M, top), size)
 
 
 def footprint(placement: Placement) -> tuple[dict[str, Any], list[float]]:
     """Polygon (edges densified, 8 points a side) and bbox in EPSG:4326."""
     t = placement.transform10
     left, top = t.c, t.f
-    right, bottom = left + placement.size * _PIXEL_M, top - placement.size * _PIXEL_M
+    right, bottom = left + placement.size * GRID_M, top - placement.size * GRID_M
     n = _FOOTPRINT_POINTS_PER_SIDE
     xs = [left + (right - left) * i / n for i in range(n)]
     ys = [top - (top - bottom) * i / n for i in range(n)]
