@@ -313,7 +313,7 @@ def run_demo(
         catalog=out / "catalog" / "catalog.json",
         root=out / "scan",
     )
-    from oceanscan.scan.evaluate import evaluate_scan
+    from oceanscan.evaluate import evaluate_scan
     from oceanscan.scan.runner import init_ray
 
     init_ray()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -151,9 +152,13 @@ def test_search_window_of_a_since_last_run():
     runs = [_run("2024-01-30T00:00:00+00:00", failed=1)]
     now = datetime(2024, 2, 3, tzinfo=UTC)
     plain = search_window(region, runs=runs, now=now)
-    assert plain == {"name": "gyre", "start": "2024-01-01T00:00:00+00:00", "end": now.isoformat()}
+    assert dataclasses.asdict(plain) == {
+        "name": "gyre",
+        "start": "2024-01-01T00:00:00+00:00",
+        "end": now.isoformat(),
+    }
     window = search_window(region, runs=runs, since_last=True, now=now, overlap=timedelta(days=3))
-    assert window["start"] == "2024-01-27T00:00:00+00:00" and window["end"] == now.isoformat()
+    assert window.start == "2024-01-27T00:00:00+00:00" and window.end == now.isoformat()
     stored = {"s": _attrs("failed", "2024-01-12T10:00:00Z")}
     window = search_window(
         region,

@@ -1,4 +1,8 @@
-"""The predictor actor class, called directly (no Ray): shapes, cropping, failed tiles, TTA."""
+"""The predictor actor class, called directly (no Ray): shapes, cropping, failed tiles, TTA.
+
+The TTA tests at the end check the view averaging the predictor uses
+(:func:`oceanscan.model.tta.average_views` with the 8 dihedral views): each view is mapped back,
+and an equivariant predictor is left unchanged."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import pytest
 from scan_helpers import tiny_bundle  # noqa: F401  (fixture)
 
 from oceanscan.model import load_bundle
+from oceanscan.model.tta import DIHEDRAL, average_views
 from oceanscan.scan.predictor import Predictor, resolve_device
 
 
@@ -69,3 +74,31 @@ def test_device_choice():
     assert resolve_device("auto") in ("cpu", "cuda")
     with pytest.raises(ValueError, match="device must be one of"):
         resolve_device("tpu")  # type: ignore[arg-type]
+
+
+def test_dihedral_average_inverts_each_transform():
+    rng = np.random.default_rng(2)
+    batch = rng.random((2, 3, 8, 8)).astype(np.float32)
+    # A predictor that is not rotation-invariant: it multiplies band 0 by a fixed ramp.
+    weights = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
+
+    def predict(x):
+        return x[:, 0] * weights
+
+    # View T(x) = flip(rot90(x, k)) predicts T(x) * w; mapped back that is x * T^-1(w).
+    inverse_weights = [np.rot90(np.flip(weights, -1) if f else weights, -k) for k, f in DIHEDRAL]
+    expected = batch[:, 0] * np.mean(inverse_weights, axis=0)
+    assert len(DIHEDRAL) == 8 and len(set(DIHEDRAL)) == 8
+    np.testing.assert_allclose(average_views(predict, batch, "dihedral"), expected, rtol=1e-5)
+
+
+def test_dihedral_average_of_an_equivariant_predictor_is_the_predictor():
+    rng = np.random.default_rng(3)
+    batch = rng.random((2, 3, 8, 8)).astype(np.float32)
+
+    def predict(x):  # pixel-wise: commutes with every rotation and mirror
+        return x.mean(axis=1)
+
+    np.testing.assert_allclose(average_views(predict, batch, "dihedral"), predict(batch), rtol=1e-6)
+    with pytest.raises(ValueError, match="square"):
+        average_views(predict, np.zeros((1, 3, 8, 6), dtype=np.float32), "dihedral")

@@ -15,7 +15,8 @@ from rasterio.enums import Resampling
 from scene_files import write_geotiff
 
 from oceanscan.errors import SceneError
-from oceanscan.scan.reader import GDAL_CLOUD_DEFAULTS, capture_rio_env, gdal_path, read_window
+from oceanscan.scan.gdal_env import GDAL_CLOUD_DEFAULTS, capture_rio_env, gdal_path
+from oceanscan.scan.reader import read_window
 from oceanscan.scene import BandAsset, Land, PixelWindow, RasterGrid, SceneSpec
 from oceanscan.sentinel2 import BANDS, MASK_CLOUD, MASK_LAND, MASK_NODATA, MASK_SCORED, SCL
 

@@ -1,20 +1,12 @@
 """Tiling is pure geometry: cores cover the scene once, reads add a clipped margin, padding and
-cropping invert each other, dihedral averaging is exact for equivariant predictors."""
+cropping invert each other."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from oceanscan.scan.tiling import (
-    DIHEDRAL,
-    TileSpec,
-    crop_core,
-    dihedral_average,
-    pad_to_tile,
-    plan_tiles,
-    tile_count,
-)
+from oceanscan.scan.tiling import TileSpec, crop_core, pad_to_tile, plan_tiles, tile_count
 
 
 @pytest.mark.parametrize(("shape", "size"), [((192, 192), 64), ((130, 75), 64), ((5, 3), 16)])
@@ -96,31 +88,3 @@ def test_pad_refuses_a_wrong_shape():
     t = next(iter(plan_tiles("s", (40, 40), tile_size=16, margin=4)))
     with pytest.raises(ValueError, match="read window"):
         pad_to_tile(np.zeros((3, 5, 5)), t)
-
-
-def test_dihedral_average_inverts_each_transform():
-    rng = np.random.default_rng(2)
-    batch = rng.random((2, 3, 8, 8)).astype(np.float32)
-    # A predictor that is not rotation-invariant: it multiplies band 0 by a fixed ramp.
-    weights = np.linspace(0, 1, 64, dtype=np.float32).reshape(8, 8)
-
-    def predict(x):
-        return x[:, 0] * weights
-
-    # View T(x) = flip(rot90(x, k)) predicts T(x) * w; mapped back that is x * T^-1(w).
-    inverse_weights = [np.rot90(np.flip(weights, -1) if f else weights, -k) for k, f in DIHEDRAL]
-    expected = batch[:, 0] * np.mean(inverse_weights, axis=0)
-    assert len(DIHEDRAL) == 8 and len(set(DIHEDRAL)) == 8
-    np.testing.assert_allclose(dihedral_average(predict, batch), expected, rtol=1e-5)
-
-
-def test_dihedral_average_of_an_equivariant_predictor_is_the_predictor():
-    rng = np.random.default_rng(3)
-    batch = rng.random((2, 3, 8, 8)).astype(np.float32)
-
-    def predict(x):  # pixel-wise: commutes with every rotation and mirror
-        return x.mean(axis=1)
-
-    np.testing.assert_allclose(dihedral_average(predict, batch), predict(batch), rtol=1e-6)
-    with pytest.raises(ValueError, match="square"):
-        dihedral_average(predict, np.zeros((1, 3, 8, 6), dtype=np.float32))

@@ -281,7 +281,7 @@ def run_scan(args: argparse.Namespace) -> int:
 
 
 def _run_evaluate(args: argparse.Namespace) -> int:
-    from oceanscan.scan.evaluate import evaluate_scan
+    from oceanscan.evaluate import evaluate_scan
 
     try:
         result = evaluate_scan(args.root, args.truth)

@@ -25,7 +25,7 @@ from oceanscan.inputs._geotiff import geotiff_scene, scene_name
 from oceanscan.inputs._safe import safe_scene
 from oceanscan.inputs._stac_item import stac_item_scene
 from oceanscan.scene import SceneSpec
-from oceanscan.stac.profiles import HrefModifier
+from oceanscan.stac.hrefs import HrefModifier
 
 __all__ = [
     "INPUT_KINDS",

@@ -20,7 +20,7 @@ from oceanscan.inputs._common import (
     parse_bands,
     ten_metre_grid,
 )
-from oceanscan.scan.reader import GDAL_CLOUD_DEFAULTS, gdal_path
+from oceanscan.scan.gdal_env import GDAL_CLOUD_DEFAULTS, gdal_path
 from oceanscan.scene import BandAsset, SceneSpec
 from oceanscan.sentinel2 import BANDS
 

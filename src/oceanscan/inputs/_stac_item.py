@@ -11,7 +11,7 @@ import pystac
 from oceanscan.errors import SceneError
 from oceanscan.scene import SceneSpec
 from oceanscan.stac.http import catalog_errors, make_stac_io
-from oceanscan.stac.profiles import HrefModifier, item_to_scene
+from oceanscan.stac.items import HrefModifier, item_to_scene
 
 __all__ = ["stac_item_scene"]
 

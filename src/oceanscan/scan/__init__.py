@@ -26,25 +26,25 @@ __all__ = [
 ]
 
 _MODULES = {
-    "Region": "config",
-    "ScanConfig": "config",
-    "load_scan_config": "config",
-    "ScanResult": "pipeline",
-    "scan_scenes": "pipeline",
-    "scan_regions": "runner",
-    "scan_inputs": "files",
-    "SceneChunk": "reader",
-    "read_window": "reader",
-    "TileSpec": "tiling",
-    "plan_tiles": "tiling",
-    "evaluate_scan": "evaluate",
+    "Region": "oceanscan.scan.config",
+    "ScanConfig": "oceanscan.scan.config",
+    "load_scan_config": "oceanscan.scan.config",
+    "ScanResult": "oceanscan.scan.pipeline",
+    "scan_scenes": "oceanscan.scan.pipeline",
+    "scan_regions": "oceanscan.scan.runner",
+    "scan_inputs": "oceanscan.scan.files",
+    "SceneChunk": "oceanscan.scan.reader",
+    "read_window": "oceanscan.scan.reader",
+    "TileSpec": "oceanscan.scan.tiling",
+    "plan_tiles": "oceanscan.scan.tiling",
+    "evaluate_scan": "oceanscan.evaluate.scan",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name not in _MODULES:
         raise AttributeError(f"module 'oceanscan.scan' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"oceanscan.scan.{_MODULES[name]}"), name)
+    return getattr(importlib.import_module(_MODULES[name]), name)
 
 
 def __dir__() -> list[str]:

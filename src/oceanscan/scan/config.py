@@ -93,7 +93,10 @@ def _shipped_bundle() -> str:
 
 
 class ScanConfig(BaseModel):
-    """Everything a scan needs.
+    """Everything a scan needs; frozen, so one run sees one configuration throughout.
+
+    Derive a changed copy with ``config.model_copy(update={...})`` (as
+    :func:`load_scan_config` does with command-line overrides); assigning a field raises.
 
     Attributes:
         model: directory (or URL) of the model bundle; defaults to the bundle shipped with
@@ -122,7 +125,8 @@ class ScanConfig(BaseModel):
         regions: regions scanned, inline.
         regions_file: YAML file with a ``regions`` list, relative to the config file.
         limit: at most this many scenes per region; defaults to no limit.
-        tile_size_px: tile core and Zarr chunk side; a multiple of 16 (the network's pooling).
+        tile_size_px: tile core and Zarr chunk side; a multiple of the network's down-sampling
+            factor (:data:`oceanscan.model.DOWNSAMPLING`, 16).
         margin_px: context margin around each core, in pixels.
         workers: predictor actors (one GPU each where there are GPUs).
         predictor_cpus: CPUs Ray reserves per predictor actor. Below 1 by default so that read
@@ -151,7 +155,7 @@ class ScanConfig(BaseModel):
             longer retried; raise it to retry given-up scenes. Defaults to 3.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     model: str = Field(default_factory=lambda: _shipped_bundle())
     root: str
@@ -234,10 +238,13 @@ class ScanConfig(BaseModel):
 
     @field_validator("tile_size_px")
     @classmethod
-    def _multiple_of_16(cls, value: int) -> int:
-        if value % 16:
+    def _multiple_of_downsampling(cls, value: int) -> int:
+        from oceanscan.model.unet import DOWNSAMPLING  # late: keeps torch out of plain imports
+
+        if value % DOWNSAMPLING:
             raise ValueError(
-                f"tile_size_px must be a multiple of 16 (the U-Net down-samples 16x), got {value}"
+                f"tile_size_px must be a multiple of {DOWNSAMPLING} (the U-Net down-samples "
+                f"{DOWNSAMPLING}x), got {value}"
             )
         return value
 

@@ -19,7 +19,6 @@ import geopandas as gpd
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-import zarr
 from affine import Affine
 from rasterio.features import shapes
 from scipy import ndimage
@@ -30,9 +29,10 @@ from oceanscan.scan._io import join, read_geoparquet, write_geoparquet
 from oceanscan.scan.store import (
     FILL,
     QUANT_STEPS,
+    get_scene_attrs,
     open_root,
+    read_probability,
     read_scene_attrs,
-    scenes_group,
     threshold_step,
 )
 
@@ -140,12 +140,9 @@ def write_scene_detections(
     Returns:
         The number of detections.
     """
-    group = scenes_group(open_root(root, storage_options=storage_options, create=False))[key]
-    attrs = dict(group.attrs)
-    array = group["probability"]
-    if not isinstance(array, zarr.Array):
-        raise TypeError(f"scenes/{key}/probability is not a Zarr array")
-    stored = np.asarray(array[:], dtype=np.uint8)
+    root_group = open_root(root, storage_options=storage_options, create=False)
+    attrs = get_scene_attrs(root_group, key)
+    stored = read_probability(root_group, key)
     frame = find_detections(
         stored,
         transform=Affine(*attrs["spatial:transform"]),

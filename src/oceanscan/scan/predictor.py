@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from oceanscan.scan.tiling import dihedral_average
+from oceanscan.scan.tiling import crop_margin
 
 __all__ = ["Predictor", "resolve_device"]
 
@@ -50,7 +50,8 @@ class Predictor:
         tile_size: core side C in pixels.
         device: ``auto``, ``cpu`` or ``cuda``; defaults to ``auto``.
         autocast_bf16: bf16 autocast on CUDA; defaults to True.
-        tta: average the 8 dihedral views; defaults to False.
+        tta: average the 8 dihedral views (:func:`oceanscan.model.tta.average_views`);
+            defaults to False.
     """
 
     def __init__(
@@ -86,16 +87,22 @@ class Predictor:
             out = self.bundle.predict_proba(x, device=self.device, autocast_bf16=self.autocast_bf16)
         return np.asarray(out, dtype=np.float32)
 
+    def _average_views(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """Test-time augmentation: the mean over the 8 rotations and mirrors of each tile."""
+        from oceanscan.model.tta import average_views
+
+        return average_views(self._predict, tiles, "dihedral")
+
     def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
         """Score one batch (see the class docstring for the columns)."""
         tiles = np.asarray(batch.pop("reflectance"), dtype=np.float32)
         errors = batch.get("error")
         ok = np.ones(len(tiles), dtype=bool) if errors is None else (errors == "")
-        m, c = self.margin, self.tile_size
+        c = self.tile_size
         probability = np.full((len(tiles), c, c), np.nan, dtype=np.float32)
         if ok.any():
             good = np.ascontiguousarray(tiles[ok])
-            prob = dihedral_average(self._predict, good) if self.tta else self._predict(good)
-            probability[ok] = prob[:, m : m + c, m : m + c]
+            prob = self._average_views(good) if self.tta else self._predict(good)
+            probability[ok] = crop_margin(prob, self.margin)
         batch["probability"] = probability
         return batch

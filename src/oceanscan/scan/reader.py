@@ -6,10 +6,8 @@ that bilinear interpolation at the window edge sees its neighbours) and resample
 ``rasterio.warp.reproject`` onto the exact target transform, using each asset's own transform, so
 grids whose origins differ are aligned correctly. SCL is resampled with nearest neighbour.
 
-GDAL's cloud settings are one named constant, :data:`GDAL_CLOUD_DEFAULTS`, entered with
-``rasterio.Env`` around every read (like odc-stac's ``capture_rio_env``/``restore_env``): the
-driver may snapshot its own settings with :func:`capture_rio_env` and pass them to tasks on
-other machines, which re-enter them.
+Every read runs inside the GDAL settings of :mod:`oceanscan.scan.gdal_env` (the cloud defaults,
+or what the driver captured with :func:`~oceanscan.scan.gdal_env.capture_rio_env`).
 """
 
 from __future__ import annotations
@@ -18,23 +16,21 @@ import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import rasterio
 import rasterio.crs
-import rasterio.env
 import rasterio.warp
 import rasterio.windows
 from affine import Affine
 from rasterio.enums import Resampling
 from rasterio.errors import RasterioError
-from rasterio.session import Session
 
 from oceanscan.errors import SceneError
 from oceanscan.land import land_pixels
+from oceanscan.scan.gdal_env import GDAL_CLOUD_DEFAULTS, gdal_path, rasterio_env
 from oceanscan.scene import BandAsset, PixelWindow, SceneSpec
 from oceanscan.sentinel2 import (
     BANDS,
@@ -46,43 +42,9 @@ from oceanscan.sentinel2 import (
     scl_to_mask,
 )
 
-__all__ = [
-    "GDAL_CLOUD_DEFAULTS",
-    "SceneChunk",
-    "capture_rio_env",
-    "gdal_path",
-    "read_window",
-    "window_mask",
-]
+__all__ = ["SceneChunk", "read_window", "window_mask"]
 
 log = logging.getLogger(__name__)
-
-#: GDAL configuration for reading COGs from object stores and HTTP servers. Values follow GDAL's
-#: "Configuration options" page and odc-stac's defaults: no directory listing on open (a COG is
-#: one file), only ``.tif`` suffixes go through /vsicurl (no probing for sidecar files), retries
-#: on 429/5xx, merged range requests, and a block cache shared by the reads of a task.
-GDAL_CLOUD_DEFAULTS: Mapping[str, str] = MappingProxyType(
-    {
-        "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
-        "CPL_VSIL_CURL_ALLOWED_EXTENSIONS": ".tif,.TIF,.tiff,.TIFF",
-        "GDAL_HTTP_MAX_RETRY": "5",
-        "GDAL_HTTP_RETRY_DELAY": "1",
-        "GDAL_HTTP_TIMEOUT": "60",
-        "GDAL_HTTP_MULTIRANGE": "YES",
-        "GDAL_HTTP_MERGE_CONSECUTIVE_RANGES": "YES",
-        "GDAL_HTTP_VERSION": "2TLS",  # HTTP/2 where TLS negotiates it, HTTP/1.1 otherwise
-        "VSI_CACHE": "TRUE",
-        "VSI_CACHE_SIZE": str(64 * 1024**2),
-        "GDAL_NUM_THREADS": "1",
-    }
-)
-
-#: Settings never shipped to another machine: they are paths on the machine that captured them.
-_MACHINE_LOCAL = ("GDAL_DATA", "PROJ_LIB", "PROJ_DATA")
-
-#: GDAL options that rasterio refuses in ``rasterio.Env(**options)`` (it expects a boto3 session,
-#: which oceanscan does not depend on); they are handed to GDAL through :class:`_StaticCredentials`.
-_CREDENTIAL_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 #: What a failed open, read or warp raises: RasterioIOError (an OSError too) for missing files,
 #: refused or failed HTTP ranges and corrupt blocks, WarpOperationError and CRSError for warps.
@@ -117,67 +79,6 @@ class SceneChunk:
     transform: tuple[float, float, float, float, float, float]
     crs: str
     errors: tuple[str, ...] = field(default=())
-
-
-class _StaticCredentials(Session):
-    """A rasterio session that gives GDAL fixed credentials (no boto3 needed)."""
-
-    def __init__(self, credentials: Mapping[str, str]) -> None:
-        self.credentials = dict(credentials)
-
-    @classmethod
-    def hascreds(cls, config: Mapping[str, Any]) -> bool:
-        """The credentials are in the session itself, whatever ``config`` holds."""
-        return True
-
-    def get_credential_options(self) -> dict[str, str]:
-        """The credentials as GDAL configuration options."""
-        return dict(self.credentials)
-
-
-def _rio_env(options: Mapping[str, Any]) -> rasterio.Env:
-    """``rasterio.Env`` for GDAL ``options``; AWS credentials among them go through a session."""
-    config = {k: v for k, v in options.items() if k not in _CREDENTIAL_KEYS}
-    credentials = {k: str(v) for k, v in options.items() if k in _CREDENTIAL_KEYS}
-    session = _StaticCredentials(credentials) if credentials else None
-    return rasterio.Env(session=session, **config)
-
-
-def _gdal_value(value: Any) -> str:
-    """A configuration value as GDAL writes it (rasterio keeps booleans as Python bools)."""
-    if isinstance(value, bool):
-        return "ON" if value else "OFF"
-    return str(value)
-
-
-def capture_rio_env() -> dict[str, str]:
-    """Snapshot the GDAL settings to use in reads: the cloud defaults plus any active ``rasterio.Env``.
-
-    Call this on the driver (for instance inside ``with rasterio.Env(AWS_S3_ENDPOINT=...)``) and
-    pass the result as ``read_window(..., rio_env=...)`` to tasks. Machine-local paths such as
-    ``GDAL_DATA`` are dropped.
-    """
-    env = dict(GDAL_CLOUD_DEFAULTS)
-    if rasterio.env.hasenv():
-        env.update({k: _gdal_value(v) for k, v in rasterio.env.getenv().items()})
-    for key in _MACHINE_LOCAL:
-        env.pop(key, None)
-    return env
-
-
-def gdal_path(href: str) -> str:
-    """The path GDAL opens for an asset href: ``s3://`` -> ``/vsis3/``, ``http(s)://`` -> ``/vsicurl/``.
-
-    ``file://`` URIs become plain paths; anything else (local paths, ``/vsi*`` paths) is returned
-    unchanged.
-    """
-    if href.startswith("s3://"):
-        return "/vsis3/" + href.removeprefix("s3://")
-    if href.startswith(("http://", "https://")):
-        return "/vsicurl/" + href
-    if href.startswith("file://"):
-        return href.removeprefix("file://")
-    return href
 
 
 def _check_window(spec: SceneSpec, window: PixelWindow) -> None:
@@ -303,7 +204,7 @@ def read_window(
         fail_on_error: raise on the first unreadable asset (the default); when False, log a
             warning, leave that band NaN (so the whole window is masked as nodata) and record
             the failure in :attr:`SceneChunk.errors`.
-        rio_env: GDAL settings for the reads, e.g. :func:`capture_rio_env` plus
+        rio_env: GDAL settings for the reads, e.g. :func:`~oceanscan.scan.gdal_env.capture_rio_env` plus
             ``AWS_S3_ENDPOINT`` and ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` for an S3
             store; defaults to :data:`GDAL_CLOUD_DEFAULTS`. Settings in the process environment
             (``AWS_*`` variables...) apply as well.
@@ -324,40 +225,12 @@ def read_window(
     missing = [b for b in BANDS if b not in by_band]
     if missing:
         raise SceneError(spec.id, f"SceneSpec lacks band(s) {missing}")
-
-    reflectance = np.full((len(BANDS), *shape), np.nan, dtype=np.float32)
-    scl = None
     errors: list[str] = []
-    with _rio_env(rio_env if rio_env is not None else GDAL_CLOUD_DEFAULTS):
-        for i, band in enumerate(BANDS):
-            asset = by_band[band]
-            try:
-                dn = _read_asset(
-                    asset,
-                    dst_transform,
-                    grid.crs,
-                    shape,
-                    resampling=Resampling.bilinear,
-                    dtype=np.float32,
-                )
-            except _READ_ERRORS as err:
-                _handle(spec, asset, err, fail_on_error, errors)
-                continue
-            reflectance[i] = dn_to_reflectance(dn, offset=spec.offset, scale=spec.scale)
-        if spec.scl is not None:
-            try:
-                scl = _read_asset(
-                    spec.scl,
-                    dst_transform,
-                    grid.crs,
-                    shape,
-                    resampling=Resampling.nearest,
-                    dtype=np.uint8,
-                )
-            except _READ_ERRORS as err:
-                _handle(spec, spec.scl, err, fail_on_error, errors)
-                scl = np.zeros(shape, dtype=np.uint8)
-
+    with rasterio_env(rio_env if rio_env is not None else GDAL_CLOUD_DEFAULTS):
+        reflectance = _read_reflectance(
+            spec, by_band, dst_transform, shape, fail_on_error=fail_on_error, errors=errors
+        )
+        scl = _read_scl(spec, dst_transform, shape, fail_on_error=fail_on_error, errors=errors)
     mask = window_mask(spec, scl, np.isnan(reflectance).any(axis=0), dst_transform)
     return SceneChunk(
         scene_id=spec.id,
@@ -368,6 +241,60 @@ def read_window(
         crs=grid.crs,
         errors=tuple(errors),
     )
+
+
+def _read_reflectance(
+    spec: SceneSpec,
+    by_band: Mapping[str, BandAsset],
+    dst_transform: Affine,
+    shape: tuple[int, int],
+    *,
+    fail_on_error: bool,
+    errors: list[str],
+) -> npt.NDArray[np.float32]:
+    """The 11 bands as reflectance on the target grid, NaN for a band that could not be read."""
+    reflectance = np.full((len(BANDS), *shape), np.nan, dtype=np.float32)
+    for i, band in enumerate(BANDS):
+        asset = by_band[band]
+        try:
+            dn = _read_asset(
+                asset,
+                dst_transform,
+                spec.grid.crs,
+                shape,
+                resampling=Resampling.bilinear,
+                dtype=np.float32,
+            )
+        except _READ_ERRORS as err:
+            _handle(spec, asset, err, fail_on_error, errors)
+            continue
+        reflectance[i] = dn_to_reflectance(dn, offset=spec.offset, scale=spec.scale)
+    return reflectance
+
+
+def _read_scl(
+    spec: SceneSpec,
+    dst_transform: Affine,
+    shape: tuple[int, int],
+    *,
+    fail_on_error: bool,
+    errors: list[str],
+) -> npt.NDArray[np.uint8] | None:
+    """The scene classification on the target grid; None without one, 0s when unreadable."""
+    if spec.scl is None:
+        return None
+    try:
+        return _read_asset(
+            spec.scl,
+            dst_transform,
+            spec.grid.crs,
+            shape,
+            resampling=Resampling.nearest,
+            dtype=np.uint8,
+        )
+    except _READ_ERRORS as err:
+        _handle(spec, spec.scl, err, fail_on_error, errors)
+        return np.zeros(shape, dtype=np.uint8)
 
 
 def window_mask(

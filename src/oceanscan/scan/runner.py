@@ -25,7 +25,9 @@ from oceanscan.scan.sources import (
     source_options,
     stac_scenes,
 )
-from oceanscan.scan.store import open_root, read_scene_attrs
+from oceanscan.scan.store import open_root, read_runs, read_scene_attrs
+from oceanscan.scene import SceneSpec
+from oceanscan.stac import Rejected
 
 if TYPE_CHECKING:
     from oceanscan.model import ModelBundle
@@ -93,23 +95,8 @@ def scan_regions(
         bundle = load_bundle(config.model)
     check_root_reachable(config.root)  # before the store is created
     chosen = list(config.regions if regions is None else regions)
-    root = open_root(
-        config.root, storage_options=config.storage_options, zarr_format=config.zarr_format
-    )
-    runs = root.attrs.get("runs", [])
-    stored = read_scene_attrs(root) if since_last else {}
-    windows = [
-        search_window(
-            r,
-            runs=runs,
-            since_last=since_last,
-            overlap=timedelta(days=config.since_last_overlap_days),
-            stored=stored,
-            max_attempts=config.max_attempts,
-        )
-        for r in chosen
-    ]
-    sources: list[Iterable[Any]] = []
+    windows = _search_windows(config, chosen, since_last=since_last)
+    sources: list[Iterable[SceneSpec | Rejected]] = []
     if config.catalog is not None and not chosen:
         if since_last:
             raise ConfigError("--since-last needs at least one region (name, area, time window)")
@@ -122,7 +109,34 @@ def scan_regions(
     return scan_scenes(itertools.chain(*sources), config, regions=windows, bundle=bundle)
 
 
-def _scenes(config: ScanConfig, region: Region, window: SearchWindow) -> Iterable[Any]:
+def _search_windows(
+    config: ScanConfig, regions: Sequence[Region], *, since_last: bool
+) -> list[SearchWindow]:
+    """Each region's search window, from the store's run records and failed scenes.
+
+    Opens (and creates) the store, in ``config.zarr_format``, even without ``since_last``.
+    """
+    root = open_root(
+        config.root, storage_options=config.storage_options, zarr_format=config.zarr_format
+    )
+    runs = read_runs(root)
+    stored = read_scene_attrs(root) if since_last else {}
+    return [
+        search_window(
+            r,
+            runs=runs,
+            since_last=since_last,
+            overlap=timedelta(days=config.since_last_overlap_days),
+            stored=stored,
+            max_attempts=config.max_attempts,
+        )
+        for r in regions
+    ]
+
+
+def _scenes(
+    config: ScanConfig, region: Region, window: SearchWindow
+) -> Iterable[SceneSpec | Rejected]:
     options = source_options(config)  # profile and signer (--profile, --sign)
     if config.catalog is not None:
         return catalog_scenes(

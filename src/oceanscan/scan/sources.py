@@ -11,18 +11,17 @@ when a failed scene waits for a retry) up to now: see :mod:`oceanscan.scan.ledge
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pystac
 from shapely.geometry import box, shape
 
-from oceanscan.errors import SceneError
 from oceanscan.scan.config import Region, ScanConfig
 from oceanscan.scan.ledger import last_search_end, retry_start, since_last_start
 from oceanscan.scene import SceneSpec
-from oceanscan.stac import HrefModifier, Rejected, item_to_scene, search_scenes
+from oceanscan.stac import HrefModifier, Rejected, search_scenes, static_scenes
 
 __all__ = [
     "SearchWindow",
@@ -35,13 +34,24 @@ __all__ = [
 ]
 
 
-class SearchWindow(dict[str, str]):
-    """A region's search window as recorded in the store: ``{name, start, end}`` (ISO 8601)."""
+@dataclass(frozen=True)
+class SearchWindow:
+    """A region's search window, recorded in the store's run record as ``{name, start, end}``.
+
+    Attributes:
+        name: the region's name.
+        start: start of the window, ISO 8601 in UTC.
+        end: end of the window, ISO 8601 in UTC.
+    """
+
+    name: str
+    start: str
+    end: str
 
     @property
     def interval(self) -> str:
         """RFC 3339 interval ``start/end`` for a STAC search."""
-        return f"{self['start']}/{self['end']}"
+        return f"{self.start}/{self.end}"
 
 
 def region_area(region: Region) -> Any:
@@ -124,26 +134,6 @@ def stac_scenes(
     )
 
 
-def _when(item: pystac.Item) -> datetime:
-    when = item.datetime or datetime.fromisoformat(str(item.properties["start_datetime"]))
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def _selected(item: pystac.Item, region: Region | None, window: SearchWindow | None) -> bool:
-    if window is not None:
-        start, end = datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
-        if not start <= _when(item) <= end:
-            return False
-    if region is None:
-        return True
-    cloud = item.properties.get("eo:cloud_cover")
-    if cloud is not None and float(cloud) > region.max_cloud_cover:
-        return False
-    area = region_area(region)
-    footprint = shape(item.geometry) if item.geometry else box(*item.bbox) if item.bbox else None
-    return footprint is None or footprint.intersects(area)
-
-
 def catalog_scenes(
     path: str | Path,
     *,
@@ -155,29 +145,23 @@ def catalog_scenes(
 ) -> Iterator[SceneSpec | Rejected]:
     """Scenes of a local static STAC catalog (a ``catalog.json`` or its directory).
 
-    Items are filtered like a search would: acquisition time inside ``window``, footprint
-    intersecting the region, cloud cover at most the region's maximum. ``profile`` and
-    ``href_modifier`` go to :func:`oceanscan.stac.item_to_scene`.
+    Items are filtered like a search would (:func:`oceanscan.stac.static_scenes`): acquisition
+    time inside ``window``, footprint intersecting the region, cloud cover at most the region's
+    maximum. ``profile`` and ``href_modifier`` go to :func:`oceanscan.stac.item_to_scene`.
 
     Raises:
         FileNotFoundError: when there is no catalog at ``path``.
     """
-    path = Path(path)
-    file = path / "catalog.json" if path.is_dir() else path
-    if not file.exists():
-        raise FileNotFoundError(f"no STAC catalog at {str(file)!r}")
-    catalog = pystac.Catalog.from_file(str(file))
-    count = 0
-    for item in catalog.get_items(recursive=True):
-        if not _selected(item, region, window):
-            continue
-        if limit is not None and count >= limit:
-            return
-        count += 1
-        try:
-            yield item_to_scene(item, profile=profile, href_modifier=href_modifier)
-        except SceneError as err:
-            yield Rejected(item.id, err.reason)
+    return static_scenes(
+        path,
+        bbox=region.bbox if region is not None else None,
+        intersects=region.geometry if region is not None else None,
+        datetime=window.interval if window is not None else None,
+        max_cloud_cover=region.max_cloud_cover if region is not None else None,
+        max_items=limit,
+        profile=profile,
+        href_modifier=href_modifier,
+    )
 
 
 def source_options(config: ScanConfig) -> dict[str, Any]:

@@ -14,8 +14,9 @@ import numpy as np
 
 from oceanscan.scan.reader import read_window
 from oceanscan.scan.store import FILL, quantize, write_core
-from oceanscan.scan.tiling import TileSpec, pad_to_tile
+from oceanscan.scan.tiling import TileSpec, crop_core, pad_to_tile
 from oceanscan.scene import SceneSpec
+from oceanscan.sentinel2 import BANDS, MASK_NODATA
 
 __all__ = ["read_tile", "write_tile"]
 
@@ -34,18 +35,18 @@ def read_tile(
     """
     spec = TileSpec.from_row(row)
     size, c = spec.padded_size, spec.tile_size
-    mask = np.full((c, c), 3, dtype=np.uint8)
+    # The core square the predictor's output has; pixels past a partial core stay nodata.
+    mask = np.full((c, c), MASK_NODATA, dtype=np.uint8)
     try:
         chunk = read_window(
             scenes[spec.scene_key], spec.read, fail_on_error=fail_on_error, rio_env=rio_env
         )
         reflectance = pad_to_tile(np.asarray(chunk.reflectance, dtype=np.float32), spec)
-        r0, c0 = spec.core.row - spec.read.row, spec.core.col - spec.read.col
         h, w = spec.core.height, spec.core.width
-        mask[:h, :w] = chunk.mask[r0 : r0 + h, c0 : c0 + w]
+        mask[:h, :w] = crop_core(pad_to_tile(chunk.mask, spec), spec)
         row["error"] = ""
     except Exception as err:  # noqa: BLE001  (recorded per scene; see docstring)
-        reflectance = np.zeros((11, size, size), dtype=np.float32)
+        reflectance = np.zeros((len(BANDS), size, size), dtype=np.float32)
         row["error"] = f"tile {spec.index} read {spec.read}: {type(err).__name__}: {err}"
     row["reflectance"] = reflectance
     row["mask"] = mask
@@ -67,9 +68,8 @@ def write_tile(
     }
     if out["error"]:
         return out
-    h, w = spec.core.height, spec.core.width
-    mask = np.asarray(row["mask"])[:h, :w]
-    stored = quantize(np.asarray(row["probability"])[:h, :w], mask)
+    mask = crop_core(np.asarray(row["mask"]), spec)
+    stored = quantize(crop_core(np.asarray(row["probability"]), spec), mask)
     try:
         write_core(root, spec.scene_key, spec.core, stored, mask, storage_options=storage_options)
     except Exception as err:  # noqa: BLE001  (a failed write fails its scene, not the run)

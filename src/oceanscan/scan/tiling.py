@@ -17,7 +17,7 @@ predictions agree (see ``tests/scan/test_pipeline.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,15 +26,7 @@ import numpy.typing as npt
 
 from oceanscan.scene import PixelWindow
 
-__all__ = [
-    "DIHEDRAL",
-    "TileSpec",
-    "crop_core",
-    "dihedral_average",
-    "pad_to_tile",
-    "plan_tiles",
-    "tile_count",
-]
+__all__ = ["TileSpec", "crop_core", "crop_margin", "pad_to_tile", "plan_tiles", "tile_count"]
 
 
 @dataclass(frozen=True)
@@ -204,11 +196,23 @@ def pad_to_tile(array: npt.NDArray[Any], spec: TileSpec) -> npt.NDArray[Any]:
     return np.pad(array, widths, mode=mode)
 
 
+def crop_margin(array: npt.NDArray[Any], margin: int) -> npt.NDArray[Any]:
+    """Cut a margin of ``margin`` pixels off every side of the last two axes.
+
+    What turns a batch of padded tiles, ``(..., C + 2M, C + 2M)``, into core squares
+    ``(..., C, C)`` when only the margin is known (the predictor's batches).
+    """
+    h, w = array.shape[-2:]
+    return array[..., margin : h - margin, margin : w - margin]
+
+
 def crop_core(array: npt.NDArray[Any], spec: TileSpec, *, full: bool = False) -> npt.NDArray[Any]:
-    """Crop a prediction on the padded tile back to the tile's core.
+    """Crop a prediction on the padded tile, or its core square, back to the tile's core.
 
     Args:
-        array: ``(..., padded_size, padded_size)``.
+        array: ``(..., padded_size, padded_size)``, the padded tile; or ``(..., tile_size,
+            tile_size)``, its core square (what ``full=True`` returns). With no margin the two
+            are the same square.
         spec: the tile.
         full: return the full ``tile_size`` square starting at the core's corner (constant
             shape for batching; the core is its top-left ``core.height x core.width``) instead
@@ -216,54 +220,19 @@ def crop_core(array: npt.NDArray[Any], spec: TileSpec, *, full: bool = False) ->
 
     Returns:
         ``(..., core.height, core.width)``, or ``(..., tile_size, tile_size)`` with ``full``.
-    """
-    if array.shape[-2:] != (spec.padded_size, spec.padded_size):
-        raise ValueError(
-            f"prediction of shape {array.shape} does not match the padded tile size "
-            f"{spec.padded_size} (tile_size {spec.tile_size} + 2 x margin {spec.margin})"
-        )
-    m = spec.margin
-    h, w = (spec.tile_size, spec.tile_size) if full else (spec.core.height, spec.core.width)
-    return array[..., m : m + h, m : m + w]
-
-
-def _rot_flip(x: npt.NDArray[Any], k: int, flip: bool) -> npt.NDArray[Any]:
-    y = np.rot90(x, k, axes=(-2, -1))
-    return np.flip(y, axis=-1) if flip else y
-
-
-def _unrot_flip(x: npt.NDArray[Any], k: int, flip: bool) -> npt.NDArray[Any]:
-    y = np.flip(x, axis=-1) if flip else x
-    return np.rot90(y, -k, axes=(-2, -1))
-
-
-#: The 8 elements of the dihedral group D4 on a square: (quarter turns, mirror).
-DIHEDRAL: tuple[tuple[int, bool], ...] = tuple((k, f) for f in (False, True) for k in range(4))
-
-
-def dihedral_average(
-    predict: Callable[[npt.NDArray[np.float32]], npt.NDArray[np.float32]],
-    batch: npt.NDArray[np.float32],
-) -> npt.NDArray[np.float32]:
-    """Test-time augmentation: average predictions over the 8 rotations and mirrors of a tile.
-
-    Satellite scenes have no preferred orientation at 10 m, so the 8 dihedral views are equally
-    valid inputs; averaging them removes orientation-specific artefacts of a trained network.
-
-    Args:
-        predict: maps ``(N, B, S, S)`` inputs to ``(N, S, S)`` probabilities.
-        batch: ``(N, B, S, S)`` square tiles.
-
-    Returns:
-        ``(N, S, S)`` mean probability over the 8 transforms, each mapped back to the input frame.
 
     Raises:
-        ValueError: for non-square tiles (rotations would change the shape).
+        ValueError: for an array of neither square size.
     """
-    if batch.shape[-1] != batch.shape[-2]:
-        raise ValueError(f"dihedral averaging needs square tiles, got shape {batch.shape}")
-    total = np.zeros((batch.shape[0], *batch.shape[-2:]), dtype=np.float32)
-    for k, flip in DIHEDRAL:
-        view = np.ascontiguousarray(_rot_flip(batch, k, flip))
-        total += _unrot_flip(predict(view), k, flip)
-    return total / np.float32(len(DIHEDRAL))
+    size = array.shape[-2:]
+    if size == (spec.padded_size, spec.padded_size):
+        square = crop_margin(array, spec.margin)
+    elif size == (spec.tile_size, spec.tile_size):
+        square = array
+    else:
+        raise ValueError(
+            f"prediction of shape {array.shape} matches neither the padded tile size "
+            f"{spec.padded_size} (tile_size {spec.tile_size} + 2 x margin {spec.margin}) nor "
+            f"the core square {spec.tile_size}"
+        )
+    return square if full else square[..., : spec.core.height, : spec.core.width]

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from oceanscan.errors import ConfigError
-from oceanscan.stac.profiles import HrefModifier
+from oceanscan.stac.hrefs import HrefModifier
 
 __all__ = ["SIGNERS", "resolve_signer"]
 

@@ -21,14 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pystac
+import numpy.typing as npt
 import rasterio
-import zarr
 from affine import Affine
 
 from oceanscan.metrics import FalseDetections, binary_scores
-from oceanscan.scan.store import FILL, open_root, read_scene_attrs, scenes_group, threshold_step
+from oceanscan.scan.store import (
+    FILL,
+    open_root,
+    read_probability,
+    read_scene_attrs,
+    threshold_step,
+)
 from oceanscan.scene import scene_key
+from oceanscan.stac import catalog_items
 
 __all__ = ["DEBRIS_CLASS", "TRUTH_ASSET", "evaluate_scan"]
 
@@ -39,12 +45,8 @@ TRUTH_ASSET = "truth"
 
 
 def _truth_hrefs(catalog: str | Path) -> dict[str, str]:
-    path = Path(catalog)
-    file = path / "catalog.json" if path.is_dir() else path
-    if not file.exists():
-        raise FileNotFoundError(f"no STAC catalog at {str(file)!r}")
     hrefs = {}
-    for item in pystac.Catalog.from_file(str(file)).get_items(recursive=True):
+    for item in catalog_items(catalog):
         asset = item.assets.get(TRUTH_ASSET)
         if asset is not None:
             hrefs[scene_key(item.id)] = asset.get_absolute_href() or asset.href
@@ -84,17 +86,13 @@ def evaluate_scan(
     """
     hrefs = _truth_hrefs(truth)
     group = open_root(root, storage_options=storage_options, create=False)
-    stored_attrs = read_scene_attrs(group)
     scenes: dict[str, Any] = {}
     totals = np.zeros(4, dtype=np.int64)
     all_false = FalseDetections()
-    for key, attrs in sorted(stored_attrs.items()):
+    for key, attrs in sorted(read_scene_attrs(group).items()):
         if attrs.get("status") != "complete" or key not in hrefs:
             continue
-        array = scenes_group(group)[key]["probability"]
-        if not isinstance(array, zarr.Array):
-            raise TypeError(f"scenes/{key}/probability is not a Zarr array")
-        stored = np.asarray(array[:])
+        stored = read_probability(group, key)
         with rasterio.open(hrefs[key]) as src:
             labels = src.read(1)
         if labels.shape != stored.shape:
@@ -102,22 +100,8 @@ def evaluate_scan(
                 f"truth raster {hrefs[key]!r} has shape {labels.shape}, scene {key!r} has "
                 f"{stored.shape}; truth must be on the scene's 10 m grid"
             )
-        scored = stored != FILL
-        valid = scored & (labels != 0)
-        flagged = scored & (stored >= threshold_step(float(attrs["threshold"])))
-        actual = labels == DEBRIS_CLASS
-        tp = int((valid & flagged & actual).sum())
-        fp = int((valid & flagged & ~actual).sum())
-        fn = int((valid & ~flagged & actual).sum())
-        pixels = int(valid.sum())
+        tp, fp, fn, pixels, false = _score_scene(stored, labels, attrs)
         totals += (tp, fp, fn, pixels)
-        false = FalseDetections()
-        false.update(
-            flagged,
-            valid & actual,
-            valid & ~actual,
-            pixel_area_m2=abs(Affine(*attrs["spatial:transform"][:6]).determinant),
-        )
         all_false += false
         scenes[key] = _row(tp, fp, fn, pixels, false)
     if not scenes:
@@ -126,3 +110,24 @@ def evaluate_scan(
         )
     tp, fp, fn, pixels = (int(v) for v in totals)
     return {"scenes": scenes, "total": _row(tp, fp, fn, pixels, all_false)}
+
+
+def _score_scene(
+    stored: npt.NDArray[np.uint8], labels: npt.NDArray[Any], attrs: Mapping[str, Any]
+) -> tuple[int, int, int, int, FalseDetections]:
+    """Pixel counts (tp, fp, fn, scored and labelled) and false detections of one scene."""
+    scored = stored != FILL
+    valid = scored & (labels != 0)
+    flagged = scored & (stored >= threshold_step(float(attrs["threshold"])))
+    actual = labels == DEBRIS_CLASS
+    tp = int((valid & flagged & actual).sum())
+    fp = int((valid & flagged & ~actual).sum())
+    fn = int((valid & ~flagged & actual).sum())
+    false = FalseDetections()
+    false.update(
+        flagged,
+        valid & actual,
+        valid & ~actual,
+        pixel_area_m2=abs(Affine(*attrs["spatial:transform"][:6]).determinant),
+    )
+    return tp, fp, fn, int(valid.sum()), false

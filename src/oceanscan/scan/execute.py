@@ -1,0 +1,105 @@
+"""The Ray Data graph of a scan: tile rows -> read tasks -> predictor actors -> write tasks.
+
+Nothing else: what to scan is decided before (:mod:`oceanscan.scan.plan`), and what the tile
+summaries mean is decided after (:mod:`oceanscan.scan.progress`, :mod:`oceanscan.scan.sink`).
+Memory stays bounded because nothing but per-tile scalars reaches the driver: pixels flow from
+read task to actor to write task through Ray's object store, under Ray Data's backpressure.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from oceanscan.scan.config import ScanConfig
+from oceanscan.scan.plan import ScanPlan
+from oceanscan.scan.predictor import Predictor
+from oceanscan.scan.tasks import read_tile, write_tile
+
+__all__ = ["execute"]
+
+log = logging.getLogger(__name__)
+
+#: CPUs Ray reserves per read task and per write task. The read tasks' share must differ from
+#: ``ScanConfig.predictor_cpus``: Ray Data fuses a task map into the following actor map when
+#: their resource requests match (see :class:`~oceanscan.scan.config.ScanConfig`).
+_READ_CPUS = 0.5
+_WRITE_CPUS = 0.25
+
+
+def _configure_ray_data(config: ScanConfig) -> None:
+    import ray.data
+
+    ctx = ray.data.DataContext.get_current()
+    ctx.execution_options.preserve_order = False
+    ctx.enable_progress_bars = config.progress_bars
+    ctx.enable_operator_progress_bars = config.progress_bars
+    ctx.print_on_execution_start = False
+    ctx.enable_auto_log_stats = False
+    logging.getLogger("ray.data").setLevel(logging.WARNING)
+
+
+def _gpus_available() -> bool:
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0)) >= 1
+
+
+def execute(
+    plan: ScanPlan, config: ScanConfig, *, write_kwargs: Mapping[str, Any]
+) -> Iterator[dict[str, Any]]:
+    """Stream the plan's tiles through reading, prediction and writing.
+
+    Args:
+        plan: the run's plan: tile rows and the scenes the read tasks need.
+        config: the scan configuration (workers, batch size, device, concurrency...).
+        write_kwargs: where the write tasks write (:meth:`oceanscan.scan.sink.ScanSink.write_kwargs`).
+
+    Yields:
+        One summary per tile, in completion order: ``scene_key``, ``error`` (empty when the
+        tile was written), ``scored``, ``debris``, ``max_step`` and ``pixels``. Nothing runs
+        for a plan without tiles.
+    """
+    import ray.data
+
+    from oceanscan.scan.gdal_env import capture_rio_env
+
+    if not plan.rows:
+        return
+    _configure_ray_data(config)
+    gpu = config.device != "cpu" and _gpus_available()
+    # One block (one read task) per predictor batch: fewer, larger tasks cost less to schedule
+    # than one task per tile, and still stream (a batch is in flight at a time).
+    blocks = -(-len(plan.rows) // config.batch_size)
+    ds = ray.data.from_items(list(plan.rows), override_num_blocks=blocks)
+    ds = ds.map(
+        read_tile,
+        fn_kwargs={
+            "scenes": dict(plan.scenes),
+            "fail_on_error": config.fail_on_error,
+            "rio_env": capture_rio_env(),
+        },
+        num_cpus=_READ_CPUS,
+        compute=ray.data.TaskPoolStrategy(size=config.read_concurrency),
+    )
+    ds = ds.map_batches(
+        Predictor,
+        fn_constructor_kwargs={
+            "bundle_dir": str(config.model),
+            "margin": config.margin_px,
+            "tile_size": config.tile_size_px,
+            "device": "cuda" if gpu else "cpu",
+            "autocast_bf16": config.autocast_bf16,
+            "tta": config.tta,
+        },
+        batch_size=config.batch_size,
+        batch_format="numpy",
+        compute=ray.data.ActorPoolStrategy(size=config.workers),
+        num_gpus=1 if gpu else 0,
+        num_cpus=config.predictor_cpus,
+    )
+    ds = ds.map(write_tile, fn_kwargs=dict(write_kwargs), num_cpus=_WRITE_CPUS)
+    yield from ds.iter_rows()
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("Ray Data execution statistics:\n%s", ds.stats())
