@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from matplotlib.axes import Axes
 
 from oceanscan.plots._checks import as_unit_float
 from oceanscan.plots._figure import new_figure, save_png
@@ -66,6 +67,86 @@ def _iso_f1(f1: float) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]
     return recall[keep], precision[keep]
 
 
+def _draw_iso_f1(ax: Axes) -> None:
+    """Dotted iso-F1 curves (:data:`ISO_F1_LEVELS`), each labelled at its top end."""
+    for level in ISO_F1_LEVELS:
+        ri, pi = _iso_f1(level)
+        ax.plot(ri, pi, color="grey", linewidth=0.8, alpha=0.5, linestyle=":")
+        ax.annotate(
+            f"F1={level:g}",
+            (ri[-1], pi[-1]),
+            xytext=(-2, 2),
+            textcoords="offset points",
+            ha="right",
+            fontsize=7,
+            color="grey",
+        )
+
+
+def _draw_pr_panel(
+    ax: Axes,
+    t: npt.NDArray[np.float64],
+    p: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+    f1: npt.NDArray[np.float64],
+    i: int,
+    defined: npt.NDArray[np.bool_],
+) -> None:
+    """Precision against recall where defined, with threshold ``i`` marked and labelled."""
+    _draw_iso_f1(ax)
+    ax.plot(r[defined], p[defined], linewidth=1.8, label="model")
+    ax.plot(
+        [r[i]],
+        [p[i]],
+        marker="o",
+        markersize=9,
+        color=_CHOSEN_COLOUR,
+        linestyle="none",
+        label=f"threshold {t[i]:.3f}",
+    )
+    # Put the label on the side of the point facing the middle of the plot, inside the axes.
+    right, high = r[i] > 0.55, p[i] > 0.55
+    ax.annotate(
+        f"t = {t[i]:.3f}\nP = {p[i]:.3f}, R = {r[i]:.3f}\nF1 = {f1[i]:.3f}",
+        (r[i], p[i]),
+        xytext=(-10 if right else 10, -10 if high else 10),
+        textcoords="offset points",
+        ha="right" if right else "left",
+        va="top" if high else "bottom",
+        fontsize=8,
+        color=_CHOSEN_COLOUR,
+    )
+    ax.set_xlim(0.0, 1.02)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_aspect("equal")
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.legend(loc="lower left", fontsize=8)
+    ax.grid(alpha=0.3)
+
+
+def _draw_threshold_panel(
+    ax: Axes,
+    t: npt.NDArray[np.float64],
+    p: npt.NDArray[np.float64],
+    r: npt.NDArray[np.float64],
+    f1: npt.NDArray[np.float64],
+    i: int,
+    defined: npt.NDArray[np.bool_],
+) -> None:
+    """F1, precision (where defined) and recall against threshold; threshold ``i`` as a line."""
+    ax.plot(t, f1, linewidth=1.8, label="F1")
+    ax.plot(t, np.where(defined, p, np.nan), linewidth=1.2, label="precision")
+    ax.plot(t, r, linewidth=1.2, label="recall")
+    ax.axvline(t[i], color=_CHOSEN_COLOUR, linestyle="--", linewidth=1, label=f"chosen {t[i]:.3f}")
+    ax.set_xlim(float(t.min()), float(t.max()) if t.max() > t.min() else float(t.min()) + 1.0)
+    ax.set_ylim(0.0, 1.02)
+    ax.set_xlabel("threshold")
+    ax.set_ylabel("score")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+
 def pr_curve_png(
     path_out: str | os.PathLike[str],
     curve: Mapping[str, Any],
@@ -108,59 +189,7 @@ def pr_curve_png(
     fig.suptitle(title)
     pr_ax, t_ax = fig.subplots(1, 2, width_ratios=(1.0, 1.2))
 
-    for level in ISO_F1_LEVELS:
-        ri, pi = _iso_f1(level)
-        pr_ax.plot(ri, pi, color="grey", linewidth=0.8, alpha=0.5, linestyle=":")
-        pr_ax.annotate(
-            f"F1={level:g}",
-            (ri[-1], pi[-1]),
-            xytext=(-2, 2),
-            textcoords="offset points",
-            ha="right",
-            fontsize=7,
-            color="grey",
-        )
     defined = (p > 0) | (r > 0)
-    pr_ax.plot(r[defined], p[defined], linewidth=1.8, label="model")
-    pr_ax.plot(
-        [r[i]],
-        [p[i]],
-        marker="o",
-        markersize=9,
-        color=_CHOSEN_COLOUR,
-        linestyle="none",
-        label=f"threshold {t[i]:.3f}",
-    )
-    # Put the label on the side of the point facing the middle of the plot, inside the axes.
-    right, high = r[i] > 0.55, p[i] > 0.55
-    pr_ax.annotate(
-        f"t = {t[i]:.3f}\nP = {p[i]:.3f}, R = {r[i]:.3f}\nF1 = {f1[i]:.3f}",
-        (r[i], p[i]),
-        xytext=(-10 if right else 10, -10 if high else 10),
-        textcoords="offset points",
-        ha="right" if right else "left",
-        va="top" if high else "bottom",
-        fontsize=8,
-        color=_CHOSEN_COLOUR,
-    )
-    pr_ax.set_xlim(0.0, 1.02)
-    pr_ax.set_ylim(0.0, 1.02)
-    pr_ax.set_aspect("equal")
-    pr_ax.set_xlabel("recall")
-    pr_ax.set_ylabel("precision")
-    pr_ax.legend(loc="lower left", fontsize=8)
-    pr_ax.grid(alpha=0.3)
-
-    t_ax.plot(t, f1, linewidth=1.8, label="F1")
-    t_ax.plot(t, np.where(defined, p, np.nan), linewidth=1.2, label="precision")
-    t_ax.plot(t, r, linewidth=1.2, label="recall")
-    t_ax.axvline(
-        t[i], color=_CHOSEN_COLOUR, linestyle="--", linewidth=1, label=f"chosen {t[i]:.3f}"
-    )
-    t_ax.set_xlim(float(t.min()), float(t.max()) if t.max() > t.min() else float(t.min()) + 1.0)
-    t_ax.set_ylim(0.0, 1.02)
-    t_ax.set_xlabel("threshold")
-    t_ax.set_ylabel("score")
-    t_ax.legend(fontsize=8)
-    t_ax.grid(alpha=0.3)
+    _draw_pr_panel(pr_ax, t, p, r, f1, i, defined)
+    _draw_threshold_panel(t_ax, t, p, r, f1, i, defined)
     return save_png(fig, path_out)

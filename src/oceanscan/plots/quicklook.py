@@ -4,6 +4,18 @@ The picture an analyst looks at before opening the Zarr store: where the model s
 which pixels it never scored and why (land, cloud or shadow, nodata), and the outlines of the
 detections at the bundle's threshold. The function is pure (arrays in, PNG out); reading the
 arrays from a scan output is the caller's business.
+
+Layers, bottom to top: true colour (one 2-98 percentile stretch over the scored pixels, gamma 2,
+see :func:`oceanscan.plots._raster.stretch_rgb`); the probability through the colormap with
+opacity rising from 0 at :data:`PROBABILITY_ALPHA_FLOOR` to 0.9 at
+:data:`PROBABILITY_ALPHA_FULL`, so the sea stays visible; unscored pixels in the opaque
+:data:`MASK_COLOURS` of their mask code; detection outlines in :data:`DETECTION_COLOUR`. A
+colourbar marks the threshold, a legend names the mask colours, a scale bar gives distance.
+
+Scenes larger than ``max_size_px`` on their longer side are reduced by an integer factor before
+drawing: block mean for true colour, block maximum for probability and detection pixels (so a
+one-pixel detection stays visible), block majority for the mask. The axes keep the scene's own
+pixel coordinates, so polygons are drawn unscaled.
 """
 
 from __future__ import annotations
@@ -20,6 +32,7 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize, to_rgba
+from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
@@ -61,6 +74,7 @@ PROBABILITY_ALPHA_FLOOR = 0.1
 PROBABILITY_ALPHA_FULL = 0.5
 _MAX_ALPHA = 0.9
 _NUM_MASK_CODES = 4
+_UINT8_MAX = np.iinfo(np.uint8).max
 
 Detections = Sequence[BaseGeometry] | npt.NDArray[np.bool_]
 
@@ -153,7 +167,7 @@ def _probability_rgba(probability: npt.NDArray[np.float32], cmap: str) -> npt.ND
 def _mask_rgba(mask: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
     for code, (_, colour) in MASK_COLOURS.items():
-        rgba[mask == code] = np.round(np.array(to_rgba(colour)) * 255).astype(np.uint8)
+        rgba[mask == code] = np.round(np.array(to_rgba(colour)) * _UINT8_MAX).astype(np.uint8)
     return rgba
 
 
@@ -206,6 +220,104 @@ def _add_scale_bar(ax: Axes, width_px: int, pixel_size_m: float) -> None:
     ax.add_artist(bar)
 
 
+def _check_options(
+    title: str, threshold: float, max_size_px: int, pixel_size_m: float | None, cmap: str
+) -> tuple[float, int]:
+    """Check :func:`quicklook_png`'s scalar options; return ``threshold`` and ``max_size_px``."""
+    if not isinstance(title, str):
+        raise TypeError(f"title must be a str, got {type(title).__name__}")
+    threshold = as_unit_float("threshold", threshold)
+    max_size_px = as_int_at_least("max_size_px", max_size_px, 16)
+    if pixel_size_m is not None and not pixel_size_m > 0:
+        raise ValueError(f"pixel_size_m must be > 0 or None, got {pixel_size_m!r}")
+    if cmap not in colormaps:
+        raise ValueError(f"cmap {cmap!r} is not a matplotlib colormap; see matplotlib.colormaps")
+    return threshold, max_size_px
+
+
+def _draw_scene(
+    rgb: npt.NDArray[np.float32],
+    probability: npt.NDArray[np.float32],
+    mask: npt.NDArray[np.uint8],
+    factor: int,
+    cmap: str,
+) -> tuple[Figure, Axes]:
+    """A figure sized to the scene reduced by ``factor``: true colour, probability, masks."""
+    shown_mask = block_mode(mask, factor, _NUM_MASK_CODES)
+    shown_rgb = stretch_rgb(block_mean(rgb, factor), where=shown_mask == MASK_SCORED)
+    shown_prob = block_max(probability, factor)
+    h, w = shown_mask.shape
+    extent = (0.0, float(w * factor), float(h * factor), 0.0)
+
+    # The image area gets about one figure pixel per drawn pixel, at least 4 in on its long side.
+    scale = max(1.0, 400.0 / max(h, w))
+    fig = new_figure(w * scale / DPI + 1.7, h * scale / DPI + 1.4)
+    ax = fig.add_subplot()
+    ax.set_facecolor("black")
+    common = {"extent": extent, "interpolation": "nearest", "origin": "upper"}
+    ax.imshow(shown_rgb, zorder=1, **common)
+    ax.imshow(_probability_rgba(shown_prob, cmap), zorder=2, **common)
+    ax.imshow(_mask_rgba(shown_mask), zorder=3, **common)
+    return fig, ax
+
+
+def _draw_detections(
+    ax: Axes, outlines: list[Polygon] | npt.NDArray[np.bool_], given: int, factor: int
+) -> int:
+    """Outline the detections; return how many there are.
+
+    A bool array counts its 8-connected regions; a list of polygons counts as ``given``, the
+    caller's number of geometries (a MultiPolygon is one detection however many parts it has).
+    """
+    if isinstance(outlines, np.ndarray):
+        _draw_contours(ax, outlines, factor)
+        return int(ndimage.label(outlines, structure=np.ones((3, 3)))[1])
+    _draw_polygons(ax, outlines)
+    return given
+
+
+def _set_axes(ax: Axes, width: int, height: int, pixel_size_m: float | None) -> None:
+    """The scene's own pixel coordinates on the axes, and a scale bar unless no pixel size."""
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("column (px)", fontsize=8)
+    ax.set_ylabel("row (px)", fontsize=8)
+    if pixel_size_m is not None:
+        _add_scale_bar(ax, width, pixel_size_m)
+
+
+def _set_title(ax: Axes, title: str, threshold: float, count: int, factor: int) -> None:
+    """``title``, then the threshold, the number of detections and any reduction."""
+    notes = [f"threshold {threshold:.2f}", f"{count} detection{'s' if count != 1 else ''}"]
+    if factor > 1:
+        notes.append(f"shown at 1/{factor} resolution")
+    ax.set_title(f"{title}\n{' · '.join(notes)}", fontsize=10)
+
+
+def _add_colourbar(fig: Figure, ax: Axes, cmap: str, threshold: float) -> None:
+    cbar = fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), colormaps[cmap]), ax=ax, shrink=0.8)
+    cbar.set_label("debris probability", fontsize=8)
+    cbar.ax.tick_params(labelsize=7)
+    cbar.ax.axhline(threshold, color=DETECTION_COLOUR, linewidth=2)
+
+
+def _add_legend(fig: Figure, threshold: float) -> None:
+    handles = [
+        Patch(facecolor=colour, edgecolor="black", label=label)
+        for label, colour in MASK_COLOURS.values()
+    ]
+    handles.append(
+        Line2D(
+            [], [], color=DETECTION_COLOUR, linewidth=1.5, label=f"detection (p ≥ {threshold:.2f})"
+        )
+    )
+    fig.legend(
+        handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False
+    )
+
+
 def quicklook_png(
     path_out: str | os.PathLike[str],
     *,
@@ -221,17 +333,7 @@ def quicklook_png(
 ) -> Path:
     """Draw a scene's quicklook: stretched true colour, probability overlay, masks, detections.
 
-    Layers, bottom to top: true colour (one 2-98 percentile stretch over the scored pixels,
-    gamma 2, see :func:`oceanscan.plots._raster.stretch_rgb`); the probability through ``cmap``
-    with opacity rising from 0 at :data:`PROBABILITY_ALPHA_FLOOR` to 0.9 at
-    :data:`PROBABILITY_ALPHA_FULL`, so the sea stays visible; unscored pixels in the opaque
-    :data:`MASK_COLOURS` of their mask code; detection outlines in :data:`DETECTION_COLOUR`.
-    A colourbar marks the threshold, a legend names the mask colours, a scale bar gives distance.
-
-    Scenes larger than ``max_size_px`` on their longer side are reduced by an integer factor
-    before drawing: block mean for true colour, block maximum for probability and detection
-    pixels (so a one-pixel detection stays visible), block majority for the mask. The axes keep
-    the scene's own pixel coordinates, so polygons are drawn unscaled.
+    The layers and the reduction of large scenes are those the module docstring describes.
 
     Args:
         path_out: destination ``.png`` file; parent directories are created.
@@ -264,66 +366,13 @@ def quicklook_png(
     rgb, probability, mask = _check_arrays(rgb, probability, mask)
     height, width = mask.shape
     outlines = _check_detections(detections, (height, width))
-    if not isinstance(title, str):
-        raise TypeError(f"title must be a str, got {type(title).__name__}")
-    threshold = as_unit_float("threshold", threshold)
-    max_size_px = as_int_at_least("max_size_px", max_size_px, 16)
-    if pixel_size_m is not None and not pixel_size_m > 0:
-        raise ValueError(f"pixel_size_m must be > 0 or None, got {pixel_size_m!r}")
-    if cmap not in colormaps:
-        raise ValueError(f"cmap {cmap!r} is not a matplotlib colormap; see matplotlib.colormaps")
+    threshold, max_size_px = _check_options(title, threshold, max_size_px, pixel_size_m, cmap)
 
     factor = downsample_factor(height, width, max_size_px)
-    shown_mask = block_mode(mask, factor, _NUM_MASK_CODES)
-    shown_rgb = stretch_rgb(block_mean(rgb, factor), where=shown_mask == MASK_SCORED)
-    shown_prob = block_max(probability, factor)
-    h, w = shown_mask.shape
-    extent = (0.0, float(w * factor), float(h * factor), 0.0)
-
-    # The image area gets about one figure pixel per drawn pixel, at least 4 in on its long side.
-    scale = max(1.0, 400.0 / max(h, w))
-    fig = new_figure(w * scale / DPI + 1.7, h * scale / DPI + 1.4)
-    ax = fig.add_subplot()
-    ax.set_facecolor("black")
-    common = {"extent": extent, "interpolation": "nearest", "origin": "upper"}
-    ax.imshow(shown_rgb, zorder=1, **common)
-    ax.imshow(_probability_rgba(shown_prob, cmap), zorder=2, **common)
-    ax.imshow(_mask_rgba(shown_mask), zorder=3, **common)
-    if isinstance(outlines, np.ndarray):
-        _draw_contours(ax, outlines, factor)
-        count = int(ndimage.label(outlines, structure=np.ones((3, 3)))[1])
-    else:
-        _draw_polygons(ax, outlines)
-        count = len(detections)  # a MultiPolygon is one detection however many parts it has
-    ax.set_xlim(0, width)
-    ax.set_ylim(height, 0)
-    ax.set_aspect("equal")
-    ax.tick_params(labelsize=7)
-    ax.set_xlabel("column (px)", fontsize=8)
-    ax.set_ylabel("row (px)", fontsize=8)
-    if pixel_size_m is not None:
-        _add_scale_bar(ax, width, pixel_size_m)
-
-    notes = [f"threshold {threshold:.2f}", f"{count} detection{'s' if count != 1 else ''}"]
-    if factor > 1:
-        notes.append(f"shown at 1/{factor} resolution")
-    ax.set_title(f"{title}\n{' · '.join(notes)}", fontsize=10)
-
-    cbar = fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), colormaps[cmap]), ax=ax, shrink=0.8)
-    cbar.set_label("debris probability", fontsize=8)
-    cbar.ax.tick_params(labelsize=7)
-    cbar.ax.axhline(threshold, color=DETECTION_COLOUR, linewidth=2)
-
-    handles = [
-        Patch(facecolor=colour, edgecolor="black", label=label)
-        for label, colour in MASK_COLOURS.values()
-    ]
-    handles.append(
-        Line2D(
-            [], [], color=DETECTION_COLOUR, linewidth=1.5, label=f"detection (p ≥ {threshold:.2f})"
-        )
-    )
-    fig.legend(
-        handles=handles, loc="outside lower center", ncols=len(handles), fontsize=8, frameon=False
-    )
+    fig, ax = _draw_scene(rgb, probability, mask, factor, cmap)
+    count = _draw_detections(ax, outlines, len(detections), factor)
+    _set_axes(ax, width, height, pixel_size_m)
+    _set_title(ax, title, threshold, count, factor)
+    _add_colourbar(fig, ax, cmap, threshold)
+    _add_legend(fig, threshold)
     return save_png(fig, path_out)

@@ -112,6 +112,53 @@ def _plot_lines(
     return drawn
 
 
+def _plot_learning_rate(
+    ax: Axes, epochs: npt.NDArray[np.float64], cols: dict[str, npt.NDArray[np.float64]]
+) -> None:
+    """The learning rate, on a log axis when it spans more than a factor of ten."""
+    lr = cols[_LR_KEY]
+    if _plot_lines(ax, epochs, cols, ((_LR_KEY, "learning rate"),)):
+        positive = lr[np.isfinite(lr) & (lr > 0)]
+        if positive.size == np.isfinite(lr).sum() and positive.max() > 10 * positive.min():
+            ax.set_yscale("log")
+    ax.set_ylabel("learning rate")
+    ax.set_xlabel("epoch")
+
+
+def _mark_best(
+    axes: Sequence[Axes],
+    epochs: npt.NDArray[np.float64],
+    cols: dict[str, npt.NDArray[np.float64]],
+    best: tuple[float, str],
+    *,
+    chosen: Axes,
+) -> None:
+    """A dashed line at the best epoch on every panel; its value circled on ``chosen``."""
+    epoch, key = best
+    value = cols[key][int(np.flatnonzero(epochs == epoch)[0])]
+    for ax in axes:
+        ax.axvline(epoch, color=_BEST_COLOUR, linestyle="--", linewidth=1)
+    chosen.plot(
+        [epoch],
+        [value],
+        marker="o",
+        markersize=10,
+        markerfacecolor="none",
+        markeredgecolor=_BEST_COLOUR,
+        markeredgewidth=2,
+        linestyle="none",
+    )
+    chosen.annotate(
+        f"best epoch {epoch:g}\n{key} = {value:.4g}",
+        (epoch, value),
+        xytext=(8, -8),
+        textcoords="offset points",
+        va="top",
+        fontsize=8,
+        color=_BEST_COLOUR,
+    )
+
+
 def training_curves_png(
     path_out: str | os.PathLike[str],
     history: Sequence[Mapping[str, Any]],
@@ -153,39 +200,9 @@ def training_curves_png(
         score_ax.set_ylim(-0.02, 1.02)
     score_ax.set_ylabel("validation score")
 
-    lr = cols[_LR_KEY]
-    if _plot_lines(lr_ax, epochs, cols, ((_LR_KEY, "learning rate"),)):
-        positive = lr[np.isfinite(lr) & (lr > 0)]
-        if positive.size == np.isfinite(lr).sum() and positive.max() > 10 * positive.min():
-            lr_ax.set_yscale("log")
-    lr_ax.set_ylabel("learning rate")
-    lr_ax.set_xlabel("epoch")
-
+    _plot_learning_rate(lr_ax, epochs, cols)
     if best is not None:
-        epoch, key = best
-        value = cols[key][int(np.flatnonzero(epochs == epoch)[0])]
-        for ax in axes:
-            ax.axvline(epoch, color=_BEST_COLOUR, linestyle="--", linewidth=1)
-        chosen = score_ax if key == "val_f1" else loss_ax
-        chosen.plot(
-            [epoch],
-            [value],
-            marker="o",
-            markersize=10,
-            markerfacecolor="none",
-            markeredgecolor=_BEST_COLOUR,
-            markeredgewidth=2,
-            linestyle="none",
-        )
-        chosen.annotate(
-            f"best epoch {epoch:g}\n{key} = {value:.4g}",
-            (epoch, value),
-            xytext=(8, -8),
-            textcoords="offset points",
-            va="top",
-            fontsize=8,
-            color=_BEST_COLOUR,
-        )
+        _mark_best(axes, epochs, cols, best, chosen=score_ax if best[1] == "val_f1" else loss_ax)
     for ax in axes:
         ax.grid(alpha=0.3)
     return save_png(fig, path_out)
