@@ -41,10 +41,8 @@ def _snapshot(run_dir: Path) -> str:
 EPOCHS = 4
 
 
-def test_killed_training_driver_resumes_from_its_checkpoint(ray_session, tmp_path):
-    data = write_patches(tmp_path / "marida", 16, size=32, seed=2)
-    storage, run = tmp_path / "runs", "driver-death"
-    cmd = [
+def _train_command(data: Path, out: Path, storage: Path, run: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "oceanscan",
@@ -53,7 +51,7 @@ def test_killed_training_driver_resumes_from_its_checkpoint(ray_session, tmp_pat
         "--data",
         str(data),
         "--out",
-        str(tmp_path / "bundle"),
+        str(out),
         "--epochs",
         str(EPOCHS),
         "--warmup-epochs",
@@ -75,11 +73,14 @@ def test_killed_training_driver_resumes_from_its_checkpoint(ray_session, tmp_pat
         "--set",
         "dropout=0.0",
     ]
-    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+
+
+def _kill_after_first_commit(cmd: list[str], env: dict[str, str], run_dir: Path) -> int:
+    """Start ``cmd``, SIGKILL it once Ray Train has committed a checkpoint; its return code."""
     first = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 150
     try:
-        while "checkpoint_" not in _snapshot(storage / run):
+        while "checkpoint_" not in _snapshot(run_dir):
             assert first.poll() is None, first.stdout.read().decode()[-3000:]
             assert time.monotonic() < deadline, "no checkpoint was written in time"
             time.sleep(0.05)
@@ -89,7 +90,16 @@ def test_killed_training_driver_resumes_from_its_checkpoint(ray_session, tmp_pat
         if first.poll() is None:
             first.kill()
             first.wait()
-    assert first.returncode == -signal.SIGKILL
+    return first.returncode
+
+
+def test_killed_training_driver_resumes_from_its_checkpoint(ray_session, tmp_path):
+    data = write_patches(tmp_path / "marida", 16, size=32, seed=2)
+    storage, run = tmp_path / "runs", "driver-death"
+    cmd = _train_command(data, tmp_path / "bundle", storage, run)
+    env = {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
+    returncode = _kill_after_first_commit(cmd, env, storage / run)
+    assert returncode == -signal.SIGKILL
     saved = sorted(
         ckpt.load_meta(p).epoch for p in (storage / run).glob("checkpoint_*") if p.is_dir()
     )

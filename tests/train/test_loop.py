@@ -6,13 +6,11 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from oceanscan.cli import main
-from oceanscan.data import MaridaDataset, load_patch, read_split_ids
+from oceanscan.data import load_patch, read_split_ids
 from oceanscan.model import load_bundle
 from oceanscan.synth.patches import write_patches
-from oceanscan.train.datasets import RandomCrop
 
 EPOCHS = 3
 
@@ -81,26 +79,3 @@ def test_in_process_run_exports_a_loadable_bundle(trained, data_dir):
     prob = bundle.predict_proba(reflectance[None])
     assert prob.shape == (1, *reflectance.shape[-2:])
     assert np.nanmin(prob) >= 0.0 and np.nanmax(prob) <= 1.0
-
-
-def test_random_crop_keeps_image_and_mask_aligned():
-    torch.manual_seed(0)
-    image = torch.arange(2 * 8 * 8, dtype=torch.float32).reshape(2, 8, 8)
-    mask = torch.arange(8 * 8).reshape(8, 8)
-    out = RandomCrop(4)({"image": image, "mask": mask, "id": "x"})
-    assert out["image"].shape == (2, 4, 4) and out["mask"].shape == (4, 4)
-    # the crop of the mask is the crop of band 0 at the same place
-    assert torch.equal(out["image"][0].long(), out["mask"])
-    with pytest.raises(ValueError, match="crop size"):
-        RandomCrop(0)
-
-
-def test_cli_errors_name_the_field(data_dir, tmp_path, capsys):
-    code = main(["train", "--data", str(data_dir), "--out", str(tmp_path), "--epochs", "0"])
-    assert code == 2
-    assert "'epochs'" in capsys.readouterr().err
-
-
-def test_datasets_see_the_training_mapping(data_dir):
-    ds = MaridaDataset(data_dir, "val", mapping="floating")
-    assert set(np.unique(ds[0]["mask"].numpy())) <= {-100, 0, 1}

@@ -1,0 +1,72 @@
+"""TrainConfig validation, the shipped configs/train.yaml, and storage paths: no data, no Ray."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from oceanscan.cli import main
+from oceanscan.config import load_config, validate_config
+from oceanscan.errors import ConfigError
+from oceanscan.model import DOWNSAMPLING
+from oceanscan.train.config import TrainConfig, resolve_storage_path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cfg(**kw):
+    return {"data_root": "d", "out_dir": "o", **kw}
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("epochs", 0),
+        ("lr", -1.0),
+        ("grad_clip_norm", 0.0),
+        ("class_mapping", "multiclass"),
+        ("dropout", 1.0),
+        ("num_workers", -1),
+        ("run_name", "has space"),
+        ("batch_sz", 4),
+    ],
+)
+def test_config_errors_name_the_field(field, value):
+    with pytest.raises(ConfigError, match=f"field '{field}'"):
+        validate_config(_cfg(**{field: value}), TrainConfig, source="t.yaml")
+
+
+def test_config_cross_field_rules():
+    with pytest.raises(ConfigError, match="warmup_epochs"):
+        validate_config(_cfg(epochs=5, warmup_epochs=5), TrainConfig)
+    with pytest.raises(ConfigError, match="multiple of 16"):
+        validate_config(_cfg(epochs=20, patch_size_px=40), TrainConfig)
+
+
+def test_patch_size_is_a_multiple_of_the_unets_downsampling():
+    ok = validate_config(_cfg(epochs=20, patch_size_px=2 * DOWNSAMPLING), TrainConfig)
+    assert ok.patch_size_px == 2 * DOWNSAMPLING
+    with pytest.raises(ConfigError, match=f"multiple of {DOWNSAMPLING}"):
+        validate_config(_cfg(epochs=20, patch_size_px=DOWNSAMPLING + 8), TrainConfig)
+
+
+def test_shipped_config_documents_every_field_and_loads():
+    path = REPO / "configs" / "train.yaml"
+    cfg = load_config(path, TrainConfig)
+    text = path.read_text()
+    missing = [f for f in TrainConfig.model_fields if f"\n{f}:" not in text]
+    assert missing == []
+    assert cfg == TrainConfig(data_root=cfg.data_root, out_dir=cfg.out_dir)  # documents defaults
+
+
+def test_storage_path_resolution(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert resolve_storage_path("runs") == str(tmp_path / "runs")
+    assert resolve_storage_path("s3://bucket/runs") == "s3://bucket/runs"
+
+
+def test_cli_errors_name_the_field(tmp_path, capsys):
+    code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path), "--epochs", "0"])
+    assert code == 2
+    assert "'epochs'" in capsys.readouterr().err
