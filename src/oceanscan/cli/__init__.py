@@ -18,7 +18,7 @@ from oceanscan.errors import OceanscanError
 __all__ = ["build_parser", "main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("demo", "synth", "train", "evaluate", "catalog", "scan")
+_COMMAND_MODULES = ("demo", "synth", "train", "tune", "evaluate", "catalog", "scan")
 
 
 def build_parser() -> argparse.ArgumentParser:

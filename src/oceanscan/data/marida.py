@@ -12,7 +12,7 @@ the synthetic sets that ``oceanscan synth patches`` writes are read by the same 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,7 +22,7 @@ import rasterio
 import torch
 from torch.utils.data import Dataset
 
-from oceanscan.classes import ClassMapping, map_labels, num_classes
+from oceanscan.classes import IGNORE_INDEX, ClassMapping, map_labels, num_classes, positive_class
 from oceanscan.data.inputs import input_spec, model_input
 from oceanscan.errors import DatasetNotFoundError
 from oceanscan.sentinel2 import BANDS
@@ -32,6 +32,7 @@ __all__ = [
     "MaridaDataset",
     "Split",
     "label_counts",
+    "labelled_patches",
     "load_patch",
     "patch_paths",
     "read_split_ids",
@@ -293,3 +294,30 @@ def label_counts(
         valid = mask[(mask >= 0) & (mask < k)]
         counts += np.bincount(valid, minlength=k)
     return counts
+
+
+def labelled_patches(
+    root: str | os.PathLike[str], split: Split, mapping: ClassMapping = "binary"
+) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+    """Each patch of ``split`` as reflectance and debris-or-not targets, for scoring a detector.
+
+    Args:
+        root: MARIDA-layout directory (``patches/``, ``splits/``).
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        mapping: class mapping whose positive class is debris (default ``"binary"``).
+
+    Yields:
+        float32 reflectance ``(11, H, W)`` (NaN where missing) and int64 targets ``(H, W)``: 1
+        for the positive class, 0 for other labelled pixels, ``IGNORE_INDEX`` for unlabelled.
+
+    Raises:
+        DatasetNotFoundError: when the split file or a patch file is missing.
+    """
+    positive = positive_class(mapping)
+    for patch_id in read_split_ids(root, split):
+        reflectance, classes, _ = load_patch(root, patch_id)
+        targets = map_labels(classes, mapping)
+        binary = np.where(
+            targets == IGNORE_INDEX, IGNORE_INDEX, (targets == positive).astype(np.int64)
+        )
+        yield np.asarray(reflectance, dtype=np.float32), binary

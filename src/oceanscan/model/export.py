@@ -36,7 +36,7 @@ from oceanscan.model.bundle_format import (
 )
 from oceanscan.model.unet import AttentionUNet, count_parameters
 
-__all__ = ["save_bundle", "unwrap_model"]
+__all__ = ["save_bundle", "unwrap_model", "write_bundle_files"]
 
 #: Prefixes that wrappers add to state-dict keys: DistributedDataParallel and torch.compile.
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")
@@ -213,9 +213,22 @@ def save_bundle(
         "oceanscan_version": __version__,
         "sha256": sha256,
     }
-    # Round-trip through JSON now so a bad value fails before anything touches the disk.
-    meta = json.loads(json.dumps(meta, default=_json_default, allow_nan=True))
+    return write_bundle_files(directory, weights, meta)
 
+
+def write_bundle_files(directory: str | Path, weights: bytes, meta: Mapping[str, Any]) -> Path:
+    """Write ``weights`` (a saved state dict) and ``meta`` as the bundle ``directory``, atomically.
+
+    The one place bundle files are written; :func:`save_bundle` builds their content from a model,
+    :func:`oceanscan.model.tuning.retune_bundle` reuses a bundle's weights byte for byte.
+
+    Raises:
+        TypeError: for metadata that is not JSON-serialisable.
+        BundleError: if ``directory`` exists, is not empty and holds no bundle.
+    """
+    directory = Path(directory).absolute()
+    # Round-trip through JSON now so a bad value fails before anything touches the disk.
+    meta = json.loads(json.dumps(dict(meta), default=_json_default, allow_nan=True))
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.tmp-", dir=directory.parent))
     try:
