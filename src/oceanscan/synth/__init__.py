@@ -2,7 +2,9 @@
 
 :func:`synthesize_scene` composes one scene (water, plumes, floating material, ships, land,
 clouds, sensor); :func:`write_patches` writes a MARIDA-layout training set of such scenes.
-Synthetic STAC catalogs of whole scenes live in :mod:`oceanscan.synth.catalog`.
+Synthetic STAC catalogs of whole scenes live in :mod:`oceanscan.synth.catalog` (placed at the
+real seas of :mod:`oceanscan.synth.sites`); MARIDA's published class spectra, which every pixel is
+drawn from, in :mod:`oceanscan.synth.signatures`.
 """
 
 from oceanscan.synth.patches import write_patches
