@@ -1,0 +1,75 @@
+"""Counting flags: the figures every part of the real-sea measurement reports."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+from oceanscan.model import ModelBundle
+
+__all__ = ["count_components", "flag_stats", "score_images", "side_by_side"]
+
+
+def score_images(bundle: ModelBundle, images: npt.NDArray[np.float32], batch: int) -> npt.NDArray:
+    """Probabilities for ``(N, bands, H, W)`` images, ``batch`` images per forward pass."""
+    out = [bundle.predict_proba(images[i : i + batch]) for i in range(0, len(images), batch)]
+    return np.concatenate(out, axis=0)
+
+
+def count_components(mask: npt.NDArray[np.bool_]) -> int:
+    """Detections: 8-connected components of ``mask``."""
+    return int(ndimage.label(mask, structure=np.ones((3, 3), dtype=bool))[1])
+
+
+def flag_stats(
+    flagged: npt.NDArray[np.bool_], water: npt.NDArray[np.bool_], pixel_area_m2: float = 100.0
+) -> dict[str, float | int]:
+    """Flagged fraction and detections per km2 of the flags that fall on water.
+
+    Args:
+        flagged: bool ``(..., H, W)`` flags.
+        water: bool of the same shape, the pixels counted.
+        pixel_area_m2: area of one pixel (default 100, the 10 m grid).
+
+    Returns:
+        ``water_pixels``, ``flagged_pixels``, ``flagged_fraction``, ``detections`` (8-connected
+        components of flagged water pixels, counted per image) and ``detections_per_km2``.
+
+    Raises:
+        ValueError: when the shapes differ.
+    """
+    flagged = np.asarray(flagged, dtype=bool)
+    water = np.asarray(water, dtype=bool)
+    if flagged.shape != water.shape:
+        raise ValueError(f"flags {flagged.shape} and water {water.shape} must have one shape")
+    hit = flagged & water
+    stack = hit.reshape(-1, *hit.shape[-2:])
+    detections = sum(count_components(image) for image in stack)
+    water_px = int(water.sum())
+    area_km2 = water_px * pixel_area_m2 / 1e6
+    return {
+        "water_pixels": water_px,
+        "flagged_pixels": int(hit.sum()),
+        "flagged_fraction": float(hit.sum() / water_px) if water_px else math.nan,
+        "detections": int(detections),
+        "detections_per_km2": float(detections / area_km2) if water_px else math.nan,
+    }
+
+
+def side_by_side(
+    prob: npt.NDArray[np.floating],
+    index: npt.NDArray[np.floating],
+    threshold: float,
+    fdi_threshold: float,
+    stat: Callable[[npt.NDArray[np.bool_]], dict[str, Any]],
+) -> dict[str, dict[str, Any]]:
+    """``stat`` of the model's flags (``prob >= threshold``) and of FDI's, NaN FDI never flagged."""
+    return {
+        "model": stat(prob >= threshold),
+        "fdi": stat(np.nan_to_num(index, nan=-np.inf) >= fdi_threshold),
+    }
