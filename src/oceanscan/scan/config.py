@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from oceanscan.config import load_config, validate_config
 from oceanscan.errors import ConfigError
 from oceanscan.scan.ledger import DEFAULT_MAX_ATTEMPTS, DEFAULT_OVERLAP_DAYS
+from oceanscan.scan.store import DEFAULT_ZARR_FORMAT, ZarrFormat
 
 __all__ = ["Region", "ScanConfig", "load_regions", "load_scan_config"]
 
@@ -184,7 +185,7 @@ class ScanConfig(BaseModel):
     tta: bool = False
     fail_on_error: bool = True
     progress_bars: bool = True
-    zarr_format: Literal[2, 3] = 2
+    zarr_format: ZarrFormat = DEFAULT_ZARR_FORMAT
     since_last_overlap_days: float = Field(default=DEFAULT_OVERLAP_DAYS, ge=0.0, le=366.0)
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
 

@@ -41,6 +41,8 @@ from oceanscan.stac import Rejected
 
 __all__ = ["ScanSink"]
 
+#: The claim held for store-wide updates (run record, consolidation, index and detections files).
+_ROOT_CLAIM = "_root"
 #: Longest wait, in seconds, for another run's store-wide update (run record, consolidation,
 #: index and detections files) to finish.
 _ROOT_WAIT_S = 600.0
@@ -133,7 +135,7 @@ class ScanSink:
 
     def on_scenes_created(self) -> None:
         """Consolidate the metadata once every planned scene has its group."""
-        with self.claims.hold("_root", wait_s=_ROOT_WAIT_S):  # rewrites the root metadata
+        with self.claims.hold(_ROOT_CLAIM, wait_s=_ROOT_WAIT_S):  # rewrites the root metadata
             store.consolidate(self.config.root, storage_options=self.config.storage_options)
 
     # --- on the workers -----------------------------------------------------------------------
@@ -211,7 +213,7 @@ class ScanSink:
             "counts": self.counts.as_dict(),
         }
         root, options = self.config.root, self.config.storage_options
-        with self.claims.hold("_root", wait_s=_ROOT_WAIT_S):
+        with self.claims.hold(_ROOT_CLAIM, wait_s=_ROOT_WAIT_S):
             store.append_run(root, record, storage_options=options)
             store.consolidate(root, storage_options=options)
             _index.write_index(root, storage_options=options)
