@@ -20,7 +20,7 @@ from oceanscan.train import run_training
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse the flags, connect to (or start) Ray, train, print the result as JSON."""
+    """Parse the flags, train (connecting to or starting Ray), print the result as JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_train_arguments(parser)
     args = parser.parse_args(argv)
@@ -28,13 +28,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        cfg = config_from_args(args)
-        if cfg.num_workers > 0:
-            import ray
-
-            if not ray.is_initialized():
-                ray.init()  # RAY_ADDRESS (set by `ray job submit`) or a new local instance
-        result = run_training(cfg)
+        # with workers, run_training connects to RAY_ADDRESS (set by `ray job submit`) or
+        # starts a local Ray
+        result = run_training(config_from_args(args))
     except OceanscanError as err:
         print(f"jobs/train.py: error: {err}", file=sys.stderr)
         return 2
