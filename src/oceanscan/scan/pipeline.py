@@ -17,7 +17,6 @@ A run is three steps a reader can follow module by module:
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -42,8 +41,6 @@ if TYPE_CHECKING:
     from oceanscan.scan.sources import SearchWindow
 
 __all__ = ["ScanResult", "scan_scenes"]
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
