@@ -16,6 +16,7 @@ statistics), so a tile's batch-mates do not change its prediction.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import geopandas as gpd
@@ -176,3 +177,34 @@ def test_rerun_skips_complete_and_redoes_the_rest_bit_identically(scanned, tmp_p
         np.testing.assert_array_equal(after[f"scenes/{key}/probability"][:], array)
     assert read_scene_attrs(open_root(str(root)))[second.key]["status"] == "complete"
     assert len(open_root(str(root)).attrs["runs"]) == 2
+
+
+def test_the_scan_runs_the_bundle_as_its_threshold_was_tuned(ray_session, tmp_path):
+    bundle = save_tiny_bundle(tmp_path / "bundle")
+    meta_path = bundle / "model.json"
+    meta = json.loads(meta_path.read_text())
+    meta["inference"] = {"tta": "rot180"}  # as oceanscan tune-threshold --tta rot180 writes it
+    meta_path.write_text(json.dumps(meta))
+    spec = write_scene(tmp_path / "s1", "S2A_MSIL2A_20240301_T31SDA", seed=1)
+    runs = {}
+    for tta in ("bundle", "none"):
+        root = tmp_path / f"out-{tta}"
+        scan_scenes([spec], _config(root, bundle, tta=tta))
+        group = zarr.open_group(store_url(str(root)), mode="r")
+        runs[tta] = group[f"scenes/{spec.key}"]
+    assert runs["bundle"].attrs["tta"] == "rot180" and runs["none"].attrs["tta"] == "none"
+    expected, _ = _reference(spec, bundle)  # the bundle's own views
+    got = runs["bundle"]["probability"][:]
+    diff = np.abs(got.astype(int) - expected.astype(int))[got != FILL]
+    assert diff.max() <= 1
+    single = runs["none"]["probability"][:]
+    assert (single != got).mean() > 0.1  # one view scores differently from two
+
+
+def test_config_reads_the_old_on_off_switch():
+    assert _config("/tmp/x", "/tmp/b").tta == "bundle"
+    assert _config("/tmp/x", "/tmp/b", tta=True).tta == "dihedral"
+    assert _config("/tmp/x", "/tmp/b", tta=False).views("rot180") == "none"
+    assert _config("/tmp/x", "/tmp/b").views("rot180") == "rot180"
+    with pytest.raises(ValueError, match="tta"):
+        _config("/tmp/x", "/tmp/b", tta="spin")

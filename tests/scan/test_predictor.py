@@ -40,7 +40,7 @@ def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):  #
 
 def test_tta_averages_the_eight_views(tiny_bundle):  # noqa: F811
     plain = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu")
-    tta = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", tta=True)
+    tta = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", tta="dihedral")
     tiles = _batch()["reflectance"][:1]
     bundle = load_bundle(tiny_bundle)
     views = [

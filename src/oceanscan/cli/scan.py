@@ -86,9 +86,12 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
         "--tta",
-        action="store_true",
+        nargs="?",
+        const="dihedral",
+        choices=("bundle", "none", "rot180", "dihedral"),
         default=None,
-        help="average the 8 rotations/mirrors of each tile",
+        help="views of each tile averaged: bundle (default: as the model's threshold was tuned), "
+        "none, rot180 (2x compute) or dihedral (8x; a bare --tta)",
     )
     parser.add_argument(
         "--no-progress",

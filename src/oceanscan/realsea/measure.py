@@ -204,6 +204,7 @@ def measure_real_sea(
             "model_id": bundle.model_id,
             "sha256": bundle.sha256,
             "threshold": bundle.threshold,
+            "tta": bundle.tta,
             "class_mapping": bundle.class_mapping,
         },
         "fdi_baseline": {

@@ -140,7 +140,11 @@ class ScanConfig(BaseModel):
         read_concurrency: parallel tile-read tasks; defaults to Ray Data's choice.
         device: ``auto`` uses CUDA when the actor has a GPU.
         autocast_bf16: bf16 autocast on CUDA.
-        tta: average the 8 dihedral views of each tile (8x the compute).
+        tta: test-time augmentation, the views of each tile averaged
+            (:data:`oceanscan.model.tta.TTA_VIEWS`): ``bundle`` (the default) runs the bundle the
+            way its threshold was tuned (its ``inference.tta``); ``none``, ``rot180`` (2x the
+            compute) or ``dihedral`` (8x) override it. ``true``/``false`` of older configs read as
+            ``dihedral``/``none``.
         fail_on_error: a failing read fails its scene (True) rather than leaving nodata.
         progress_bars: Ray Data's tile progress bars.
         zarr_format: Zarr format of a new store. 2 (the default) because GDAL before 3.11 cannot
@@ -182,12 +186,23 @@ class ScanConfig(BaseModel):
     read_concurrency: int | None = Field(default=None, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"
     autocast_bf16: bool = True
-    tta: bool = False
+    tta: Literal["bundle", "none", "rot180", "dihedral"] = "bundle"
     fail_on_error: bool = True
     progress_bars: bool = True
     zarr_format: ZarrFormat = DEFAULT_ZARR_FORMAT
     since_last_overlap_days: float = Field(default=DEFAULT_OVERLAP_DAYS, ge=0.0, le=366.0)
     max_attempts: int = Field(default=DEFAULT_MAX_ATTEMPTS, ge=1)
+
+    @field_validator("tta", mode="before")
+    @classmethod
+    def _tta_flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # the on/off switch of earlier configs: 8 views or one
+            return "dihedral" if value else "none"
+        return value
+
+    def views(self, bundle_tta: str) -> str:
+        """The view set a scan runs with, given the one the bundle's threshold was tuned with."""
+        return bundle_tta if self.tta == "bundle" else self.tta
 
     @field_validator("input", mode="before")
     @classmethod

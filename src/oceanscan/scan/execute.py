@@ -91,7 +91,7 @@ def execute(
             "tile_size": config.tile_size_px,
             "device": "cuda" if gpu else "cpu",
             "autocast_bf16": config.autocast_bf16,
-            "tta": config.tta,
+            "tta": plan.run_attrs["tta"],
         },
         batch_size=config.batch_size,
         batch_format="numpy",

@@ -70,7 +70,7 @@ def run_attributes(bundle: ModelBundle, run_id: str, config: ScanConfig) -> dict
         "run_id": run_id,
         "software_version": __version__,
         "margin": config.margin_px,
-        "tta": config.tta,
+        "tta": config.views(bundle.tta),
     }
 
 

@@ -50,8 +50,7 @@ class Predictor:
         tile_size: core side C in pixels.
         device: ``auto``, ``cpu`` or ``cuda``; defaults to ``auto``.
         autocast_bf16: bf16 autocast on CUDA; defaults to True.
-        tta: average the 8 dihedral views (:func:`oceanscan.model.tta.average_views`);
-            defaults to False.
+        tta: the views averaged (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to ``none``.
     """
 
     def __init__(
@@ -62,7 +61,7 @@ class Predictor:
         tile_size: int,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         autocast_bf16: bool = True,
-        tta: bool = False,
+        tta: str = "none",
     ) -> None:
         import torch
 
@@ -84,14 +83,10 @@ class Predictor:
             x = torch.from_numpy(tiles)
             if self.device == "cuda":
                 x = x.to(self.device, non_blocking=True)
-            out = self.bundle.predict_proba(x, device=self.device, autocast_bf16=self.autocast_bf16)
+            out = self.bundle.predict_proba(
+                x, device=self.device, autocast_bf16=self.autocast_bf16, tta=self.tta
+            )
         return np.asarray(out, dtype=np.float32)
-
-    def _average_views(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        """Test-time augmentation: the mean over the 8 rotations and mirrors of each tile."""
-        from oceanscan.model.tta import average_views
-
-        return average_views(self._predict, tiles, "dihedral")
 
     def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
         """Score one batch (see the class docstring for the columns)."""
@@ -102,7 +97,7 @@ class Predictor:
         probability = np.full((len(tiles), c, c), np.nan, dtype=np.float32)
         if ok.any():
             good = np.ascontiguousarray(tiles[ok])
-            prob = self._average_views(good) if self.tta else self._predict(good)
+            prob = self._predict(good)
             probability[ok] = crop_margin(prob, self.margin)
         batch["probability"] = probability
         return batch
