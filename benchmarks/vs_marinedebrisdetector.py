@@ -1,0 +1,363 @@
+"""oceanscan against marinedebrisdetector: one scene, one network, end to end and model only.
+
+marinedebrisdetector (Russwurm et al. 2023, ISPRS J. 197:29-47; PyPI ``marinedebrisdetector``)
+is what a user would run instead of ``oceanscan scan`` on a scene they hold. Both sides get, in
+one run:
+
+* the same scene: a synthetic Sentinel-2 L2A scene (:func:`oceanscan.synth.synthesize_scene`,
+  placed in the open Bay of Bengal, so the coastline land mask leaves every pixel to score),
+  written to a temporary directory as one uint16 GeoTIFF of 12 bands in marinedebrisdetector's L2A
+  order (B1..B8A, B9, B11, B12; DN = reflectance x 1e4, never 0). The generator models no B9, so
+  B9 repeats B8A: both sides read it, neither network uses it;
+* the same network: the width-8 bundle shipped with oceanscan. marinedebrisdetector feeds its
+  model ``(N, 12, H, W)`` DN x 1e-4 and applies a sigmoid to one logit per pixel;
+  :class:`BundleAsMdd` drops B9, maps reflectance 0 (marinedebrisdetector's zero padding; DN 0 is
+  nodata to oceanscan) to NaN, makes the bundle's input (:func:`oceanscan.data.inputs.model_input`)
+  and returns the difference of the two class logits, whose sigmoid is exactly the softmax
+  probability oceanscan writes. No test-time augmentation on either side (marinedebrisdetector's
+  ``ScenePredictor.predict`` has none; oceanscan's scan has none without ``--tta``);
+* ``marinedebrisdetector``: its own ``ScenePredictor`` (version 0.0.2, defaults: 480 px tiles read
+  with 64 px of context, zero-padded to 608 px, one tile a forward, overlaps blended into a uint8
+  GeoTIFF) on all cores (``torch.set_num_threads(os.cpu_count())``). Its package imports its
+  training stack (pytorch-lightning, wandb, torchvision) on import, so ``predictor.py`` is loaded
+  alone (:func:`load_scene_predictor`), installed with ``pip install --no-deps`` (scripts/setup);
+* ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ...`` runs (bundle check,
+  ``init_ray``, ``scan_inputs``), in a fresh process with its configuration as shipped (512 px
+  tiles + 32 px margins, batches of 4, one predictor actor of 0.75 CPU), into a new Zarr store.
+  Its Ray start is timed apart: ``with_ray_start`` counts it, ``after_ray_start`` starts the
+  clock after ``ray.init`` (actor start and the first batch still in), ``steady`` counts from
+  the first tile written to the last. The CPU seconds of the process tree are sampled from
+  ``/proc`` by process (Ray's process titles name the actor or task a worker runs);
+* ``model_only``: forward passes alone on tiles of each side's own shape taken from the scene
+  (marinedebrisdetector: 608 px, one at a time, 480 px kept; oceanscan: 576 px in batches of 4,
+  512 px kept), on all cores for both, and on the one thread Ray gives oceanscan's actor;
+* ``agreement``: on one tile, the wrapped network against ``ModelBundle.predict_proba`` (the
+  same function, so ~1e-7); over the scene, the two written probability maps (they differ where
+  the tilings differ: zero padding vs reflection, context on two sides vs four, and the
+  network's global self-attention sees a different window).
+
+Pixel rates are scene pixels over wall seconds; one-time Python imports are not counted. One JSON
+object goes to stdout (and ``--out``). Shared machines are noisy: compare ratios from one run.
+
+    python benchmarks/vs_marinedebrisdetector.py --size 1920 --out vs_marinedebrisdetector.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from _mdd import MDD_BANDS, bundle_as_mdd, load_scene_predictor
+from _process_cpu import CpuSampler
+
+#: Bay of Bengal in :data:`oceanscan.synth.sites.SEA_SITES`: open sea, no coastline land.
+_SITE = 2
+_OCEANSCAN_BATCH = 4  # ScanConfig.batch_size's default, the predictor actor's batch
+
+
+def write_scene(path: Path, size: int, seed: int) -> Path:
+    """The test scene as marinedebrisdetector and ``oceanscan scan --input`` both read it."""
+    import rasterio
+
+    from oceanscan.sentinel2 import BANDS
+    from oceanscan.synth import synthesize_scene
+    from oceanscan.synth.sites import SEA_SITES, place
+
+    refl = synthesize_scene(size, size, seed=seed).reflectance
+    by_name = dict(zip(BANDS, refl, strict=True)) | {"B09": refl[BANDS.index("B8A")]}
+    dn = np.clip(np.rint(np.stack([by_name[b] for b in MDD_BANDS]) * 1e4), 1, 65535)
+    placement = place(SEA_SITES[_SITE], size)
+    profile = {
+        "driver": "GTiff",
+        "width": size,
+        "height": size,
+        "count": len(MDD_BANDS),
+        "dtype": "uint16",
+        "crs": f"EPSG:{placement.epsg}",
+        "transform": placement.transform10,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(dn.astype(np.uint16))
+    return path
+
+
+def run_mdd(args: argparse.Namespace, scene: Path, out: Path) -> dict[str, Any]:
+    import torch
+
+    from oceanscan.model import default_bundle_dir, load_bundle
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    network = bundle_as_mdd(load_bundle(default_bundle_dir()))
+    predictor = load_scene_predictor()(
+        image_size=(args.image_size, args.image_size), offset=args.offset, device="cpu"
+    )
+    start = time.perf_counter()
+    predictor.predict(network, str(scene), str(out))
+    seconds = time.perf_counter() - start
+    return {
+        "image_size": args.image_size,
+        "offset": args.offset,
+        "torch_threads": torch.get_num_threads(),
+        "seconds": seconds,
+        "pixels_per_s": args.size**2 / seconds,
+    }
+
+
+def _child(args: argparse.Namespace) -> dict[str, Any]:
+    """In a fresh process: what ``oceanscan scan --input SCENE --bands ...`` does, timed by part.
+
+    Each part's wall seconds, and the CPU seconds this (the driver's) process spent in it.
+    """
+    marks = [(time.perf_counter(), time.process_time())]
+    import ray
+
+    from oceanscan.model import load_bundle
+    from oceanscan.scan import ScanConfig, scan_inputs
+    from oceanscan.scan.runner import init_ray
+    from oceanscan.scan.sources import input_scenes
+
+    marks.append((time.perf_counter(), time.process_time()))
+    config = ScanConfig(
+        input=[args.scene], bands=list(MDD_BANDS), root=args.root, progress_bars=False
+    )
+    bundle, scenes = load_bundle(config.model), input_scenes(config)
+    marks.append((time.perf_counter(), time.process_time()))
+    init_ray()
+    marks.append((time.perf_counter(), time.process_time()))
+    result = scan_inputs(config, bundle=bundle, scenes=scenes)
+    marks.append((time.perf_counter(), time.process_time()))
+    ray.shutdown()
+    parts = ("imports", "inputs_checked", "ray_start", "scan")
+    return {
+        **{f"{p}_s": b[0] - a[0] for p, a, b in zip(parts, marks[:-1], marks[1:], strict=True)},
+        "driver_cpu_s": {
+            p: b[1] - a[1] for p, a, b in zip(parts, marks[:-1], marks[1:], strict=True)
+        },
+        "scan_inputs_s": result.seconds,  # from its store setup on, as ScanResult counts it
+        "first_tile_s": result.first_tile_s,
+        "last_tile_s": result.last_tile_s,
+        "pixels": result.pixels,
+        "tiles": result.tiles,
+        "complete": len(result.counts.complete),
+        "tile_size": config.tile_size_px,
+        "margin": config.margin_px,
+        "batch_size": config.batch_size,
+        "predictor_cpus": config.predictor_cpus,
+    }
+
+
+def run_oceanscan(args: argparse.Namespace, scene: Path, root: Path) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--child", "--scene", str(scene), "--root", str(root)]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sampler = CpuSampler(proc.pid)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    sampler.stop()
+    if proc.returncode != 0:
+        raise SystemExit(f"oceanscan's scan failed ({proc.returncode}):\n{err[-3000:]}")
+    run = json.loads(out.strip().splitlines()[-1])
+    if run["complete"] != 1:
+        raise SystemExit(f"oceanscan did not complete the scene: {run}")
+    pixels = args.size**2
+    with_ray = run["ray_start_s"] + run["scan_s"]
+    return {
+        **run,
+        "process_wall_s": wall,
+        "seconds_with_ray_start": with_ray,
+        "pixels_per_s_with_ray_start": pixels / with_ray,
+        "pixels_per_s_after_ray_start": pixels / run["scan_s"],
+        "steady_pixels_per_s": _steady_rate(run),
+        "cpu_s_by_process": sampler.by_process(),
+        "predictor_peak_cores": round(sampler.predictor_peak_cores, 2),
+    }
+
+
+def _steady_rate(run: dict[str, Any]) -> float | None:
+    """Pixels per second once the pipeline runs: from the first batch written to the last.
+
+    Tiles are written a batch at a time, so the batches after the first took
+    ``last_tile_s - first_tile_s``; None with a single batch.
+    """
+    batches = -(-run["tiles"] // run["batch_size"])
+    if batches < 2:
+        return None
+    per_batch = run["pixels"] / batches
+    return per_batch * (batches - 1) / (run["last_tile_s"] - run["first_tile_s"])
+
+
+def _tiles(scene: np.ndarray, window: int, core: int, count: int) -> np.ndarray:
+    """Up to ``count`` windows of ``window`` px at a stride of ``core`` px, as a scan cuts them."""
+    size = scene.shape[-1]
+    per_side = -(-size // core)
+    pad = per_side * core + window - core - size
+    padded = np.pad(scene, ((0, 0), (0, pad), (0, pad)), mode="reflect")
+    corners = [(r * core, c * core) for r in range(per_side) for c in range(per_side)][:count]
+    return np.stack([padded[:, r : r + window, c : c + window] for r, c in corners])
+
+
+def _rate(forward: Any, batches: list[np.ndarray], core: int, window: int) -> dict[str, Any]:
+    import torch
+
+    forward(batches[0])  # warm-up
+    start = time.perf_counter()
+    for batch in batches:
+        forward(batch)
+    seconds = time.perf_counter() - start
+    tiles = sum(len(b) for b in batches)
+    return {
+        "tiles": tiles,
+        "tile_px": window,
+        "core_px": core,
+        "torch_threads": torch.get_num_threads(),
+        "seconds": seconds,
+        "core_pixels_per_s": tiles * core**2 / seconds,
+        "input_pixels_per_s": tiles * window**2 / seconds,
+    }
+
+
+def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: int) -> dict:
+    import torch
+
+    from oceanscan.model import default_bundle_dir, load_bundle
+
+    bundle = load_bundle(default_bundle_dir())
+    network = bundle_as_mdd(bundle)
+    keep = [MDD_BANDS.index(b) for b in bundle.bands]
+    cores = os.cpu_count() or 1
+    mdd_window = args.image_size + 2 * args.offset
+    mdd_tiles = _tiles(scene, mdd_window, args.image_size, args.model_tiles)
+    os_tiles = _tiles(scene[keep], tile + 2 * margin, tile, args.model_tiles)
+    os_batches = [
+        os_tiles[i : i + _OCEANSCAN_BATCH] for i in range(0, len(os_tiles), _OCEANSCAN_BATCH)
+    ]
+
+    def mdd_forward(batch: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.sigmoid(network(torch.from_numpy(batch))).numpy()
+
+    def os_forward(batch: np.ndarray) -> np.ndarray:
+        return bundle.predict_proba(batch, tta="none")
+
+    torch.set_num_threads(cores)
+    mdd = _rate(mdd_forward, [t[None] for t in mdd_tiles], args.image_size, mdd_window)
+    same = _rate(os_forward, os_batches, tile, tile + 2 * margin)
+    torch.set_num_threads(1)  # what Ray gives the predictor actor (predictor_cpus < 1)
+    actor = _rate(os_forward, os_batches, tile, tile + 2 * margin)
+    torch.set_num_threads(cores)
+    wrapped, direct = mdd_forward(mdd_tiles[:1])[:, 0], os_forward(mdd_tiles[:1, keep])
+    return {
+        "marinedebrisdetector": mdd,
+        "oceanscan_all_cores": same,
+        "oceanscan_actor_threads": actor,
+        "oceanscan_over_mdd_all_cores": same["core_pixels_per_s"] / mdd["core_pixels_per_s"],
+        "wrapper_vs_bundle_max_abs_diff": float(np.abs(wrapped - direct).max()),
+    }
+
+
+def agreement(mdd_tif: Path, root: Path, threshold: float) -> dict[str, float]:
+    """How close the two written probability maps are, over the pixels oceanscan scored.
+
+    ``same_decision``: the share of pixels on the same side of the bundle's ``threshold``.
+    """
+    import rasterio
+    import zarr
+
+    with rasterio.open(mdd_tif) as src:
+        p_mdd = src.read(1).astype(np.float64) / 255  # ScenePredictor writes floor(p * 255)
+    scenes = zarr.open_group(str(root / "scenes.zarr"), mode="r")["scenes"]
+    (key,) = list(scenes.group_keys())
+    steps = scenes[key]["probability"][:]
+    scored = steps != 255  # oceanscan: round(p * 254), 255 where not scored
+    p_os, p_mdd = steps[scored].astype(np.float64) / 254, p_mdd[scored]
+    diff = np.abs(p_os - p_mdd)
+    return {
+        "scored_fraction": float(scored.mean()),
+        "correlation": float(np.corrcoef(p_os, p_mdd)[0, 1]),
+        "mean_abs_diff": float(diff.mean()),
+        "max_abs_diff": float(diff.max()),
+        "within_0_02": float((diff <= 0.02).mean()),
+        "same_decision": float(((p_os >= threshold) == (p_mdd >= threshold)).mean()),
+    }
+
+
+def _threshold() -> float:
+    from oceanscan.model import default_bundle_dir, load_bundle
+
+    return float(load_bundle(default_bundle_dir()).threshold)
+
+
+def _machine() -> dict[str, Any]:
+    import platform
+
+    versions = {
+        name: importlib.metadata.version(name)
+        for name in ("oceanscan", "marinedebrisdetector", "torch", "ray", "rasterio", "zarr")
+    }
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), **versions}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=1920, help="scene side, 10 m pixels")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, default=480, help="ScenePredictor tile")
+    parser.add_argument("--offset", type=int, default=64, help="ScenePredictor context")
+    parser.add_argument("--model-tiles", type=int, default=8, help="tiles per model-only rate")
+    parser.add_argument("--out", type=Path, help="also write the JSON here")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--scene", help=argparse.SUPPRESS)
+    parser.add_argument("--root", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(_child(args)))
+        return
+    load_scene_predictor()  # fail before anything is made when it is missing
+    work = Path(tempfile.mkdtemp(prefix="oceanscan-vs-mdd-"))
+    scene = write_scene(work / "scene_20250602.tif", args.size, args.seed)
+    mdd = run_mdd(args, scene, work / "scene_20250602_prediction.tif")
+    ocean = run_oceanscan(args, scene, work / "scan")
+    import rasterio
+
+    with rasterio.open(scene) as src:
+        reflectance = src.read().astype(np.float32) * 1e-4
+    mdd_rate = mdd["pixels_per_s"]
+    report = {
+        "scene": {"size": args.size, "pixels": args.size**2, "bands": list(MDD_BANDS)},
+        "machine": _machine(),
+        "marinedebrisdetector": mdd,
+        "oceanscan": ocean,
+        "oceanscan_over_mdd": {
+            "with_ray_start": ocean["pixels_per_s_with_ray_start"] / mdd_rate,
+            "after_ray_start": ocean["pixels_per_s_after_ray_start"] / mdd_rate,
+            "steady": ocean["steady_pixels_per_s"] and ocean["steady_pixels_per_s"] / mdd_rate,
+        },
+        "model_only": model_only(args, reflectance, ocean["tile_size"], ocean["margin"]),
+        "agreement": agreement(work / "scene_20250602_prediction.tif", work / "scan", _threshold()),
+        "work_dir": str(work) if args.keep else None,
+    }
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    text = json.dumps(report, indent=1)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
