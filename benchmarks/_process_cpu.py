@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -19,16 +20,21 @@ class CpuSampler(threading.Thread):
 
     Every ``interval_s`` the CPU time each process gained since the last look is added to its
     current title: Ray sets a worker's title to the actor or task it runs (``ray::IDLE`` while
-    it waits or starts). ``predictor_peak_cores`` is the most CPU the predictor actor used over
-    one interval: above 1 only when its torch runs more than one thread.
+    it waits or starts; ``ray::<actor>.<method>`` while a method runs). For each title,
+    ``first_at`` holds when (``time.time()``) it was first seen and ``samples`` how many looks
+    saw it. ``predictor_peak_cores`` is the most CPU the predictor actor used between two looks:
+    above 1 only when its torch runs more than one thread.
     """
 
     def __init__(self, root: int, interval_s: float = 0.25) -> None:
         super().__init__(daemon=True)
         self.root, self.interval_s = root, interval_s
         self.cpu: dict[str, float] = defaultdict(float)
+        self.first_at: dict[str, float] = {}
+        self.samples: dict[str, int] = defaultdict(int)
         self.predictor_peak_cores = 0.0
         self._seen: dict[int, float] = {}
+        self._last_look = time.time()
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -46,6 +52,8 @@ class CpuSampler(threading.Thread):
         return {name: round(s, 2) for name, s in top if s >= 0.05}
 
     def _sample(self) -> None:
+        now = time.time()
+        elapsed, self._last_look = now - self._last_look, now
         table = _proc_table()
         children: dict[int, list[int]] = defaultdict(list)
         for pid, (ppid, _) in table.items():
@@ -60,8 +68,10 @@ class CpuSampler(threading.Thread):
             self._seen[pid] = table[pid][1]
             title = _title(pid)
             self.cpu[title] += gained
+            self.first_at.setdefault(title, now)
+            self.samples[title] += 1
             if "Predictor" in title:
-                self.predictor_peak_cores = max(self.predictor_peak_cores, gained / self.interval_s)
+                self.predictor_peak_cores = max(self.predictor_peak_cores, gained / elapsed)
 
 
 def _proc_table() -> dict[int, tuple[int, float]]:

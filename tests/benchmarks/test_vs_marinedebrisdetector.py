@@ -95,11 +95,17 @@ def test_both_sides_scan_the_scene_at_a_positive_speed(report):
     assert report["marinedebrisdetector"]["torch_threads"] == os.cpu_count()
     ocean = report["oceanscan"]
     assert ocean["complete"] == 1
-    for key in ("pixels_per_s_with_ray_start", "pixels_per_s_after_ray_start"):
-        assert ocean[key] > 0
-    assert ocean["pixels_per_s_after_ray_start"] > ocean["pixels_per_s_with_ray_start"]
-    assert ocean["steady_pixels_per_s"] is None  # one batch of one tile
-    assert report["oceanscan_over_mdd"]["with_ray_start"] > 0
+    rates = [ocean[f"pixels_per_s_{part}"] for part in ("with_ray_start", "after_ray_start")]
+    rates.append(ocean["pixels_per_s_after_startup"])
+    assert 0 < rates[0] < rates[1] < rates[2]
+    assert 0 < ocean["startup_s"] < ocean["seconds_with_ray_start"]
+    assert ocean["predictor_busy_s"] > 0  # the sampler saw the actor score its batch
+    assert set(report["oceanscan_over_mdd"]) == {
+        "with_ray_start",
+        "after_ray_start",
+        "after_startup",
+    }
+    assert all(ratio > 0 for ratio in report["oceanscan_over_mdd"].values())
     for side in ("marinedebrisdetector", "oceanscan_all_cores", "oceanscan_actor_threads"):
         assert report["model_only"][side]["core_pixels_per_s"] > 0
     assert report["model_only"]["oceanscan_actor_threads"]["torch_threads"] == 1
