@@ -173,19 +173,56 @@ def measure_real_sea(
     seconds["synthetic"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    durban = _measure_durban_file(bundle, real_dir, filaments, fdi_threshold)
+    seconds["durban"] = time.perf_counter() - start
+    false_alarms, duarte = _measure_real_scenes(
+        bundle, real_dir, false_alarm_scenes, fdi_threshold, batch_size, seconds
+    )
+
+    result: dict[str, Any] = {
+        "bundle": _bundle_record(bundle),
+        "fdi_baseline": _fdi_record(fdi_threshold, synthetic),
+        "durban": durban,
+        "false_alarms": false_alarms,
+        "duarte": duarte,
+        "synthetic": synth,
+    }
+    result["goals"] = evaluate_goals(result)
+    result["all_goals_met"] = all(g["met"] for g in result["goals"].values())
+    result["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    return json_clean(result)  # type: ignore[no-any-return]
+
+
+def _measure_durban_file(
+    bundle: ModelBundle, real_dir: Path, filaments: str | Path, fdi_threshold: float
+) -> dict[str, Any]:
+    """:func:`measure_durban` on the Durban file of ``real_dir`` and the trace ``filaments``."""
     durban = load_scene("durban", real_dir)
     trace = load_filaments(filaments)
     traced = rasterize_filaments(
         trace, shape=durban.shape, transform=durban.transform, crs=durban.crs
     )
-    durban_result = measure_durban(bundle, durban, traced, fdi_threshold)
-    durban_result["trace"] = {"file": Path(filaments).name, "lines": len(trace.lines)}
-    seconds["durban"] = time.perf_counter() - start
+    result = measure_durban(bundle, durban, traced, fdi_threshold)
+    result["trace"] = {"file": Path(filaments).name, "lines": len(trace.lines)}
+    return result
 
+
+def _measure_real_scenes(
+    bundle: ModelBundle,
+    real_dir: Path,
+    false_alarm_scenes: Sequence[str],
+    fdi_threshold: float,
+    batch_size: int,
+    seconds: dict[str, float],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """False alarms on the scenes without known debris, then Duarte's pixels implanted in them.
+
+    Each scene is read once; ``seconds`` gets the time of each part.
+    """
     start = time.perf_counter()
     scenes = {name: load_scene(name, real_dir) for name in false_alarm_scenes}
     false_alarms = {
-        name: measure_false_alarms(bundle, scene, fdi_threshold) for name, scene in scenes.items()
+        name: measure_false_alarms(bundle, s, fdi_threshold) for name, s in scenes.items()
     }
     seconds["false_alarms"] = time.perf_counter() - start
 
@@ -197,34 +234,31 @@ def measure_real_sea(
     pixels = load_duarte_pixels(real_dir / "duarte2023_train_pixels.csv")
     duarte = measure_duarte(bundle, pixels, backgrounds, fdi_threshold, batch_size=batch_size)
     seconds["duarte"] = time.perf_counter() - start
+    return false_alarms, duarte
 
-    result: dict[str, Any] = {
-        "bundle": {
-            "path": str(bundle.path),
-            "model_id": bundle.model_id,
-            "sha256": bundle.sha256,
-            "threshold": bundle.threshold,
-            "tta": bundle.tta,
-            "class_mapping": bundle.class_mapping,
-        },
-        "fdi_baseline": {
-            "index": "FDI, Biermann et al. 2020 eq. 1 (oceanscan.sentinel2.fdi, 'biermann')",
-            "threshold": fdi_threshold,
-            "flagged": "FDI >= threshold",
-            "tuned_on": (
-                f"F1-best threshold on the val split of this run's synthetic set "
-                f"(seed {synthetic.seed}, {synthetic.patches} patches of "
-                f"{synthetic.patch_size_px} px), as oceanscan.evaluate does; the Duarte ROC "
-                "AUCs use FDI itself, threshold-free"
-            ),
-        },
-        "durban": durban_result,
-        "false_alarms": false_alarms,
-        "duarte": duarte,
-        "synthetic": synth,
+
+def _bundle_record(bundle: ModelBundle) -> dict[str, Any]:
+    """What identifies the bundle measured, and how it was run."""
+    return {
+        "path": str(bundle.path),
+        "model_id": bundle.model_id,
+        "sha256": bundle.sha256,
+        "threshold": bundle.threshold,
+        "tta": bundle.tta,
+        "class_mapping": bundle.class_mapping,
     }
-    goals = evaluate_goals(result)
-    result["goals"] = goals
-    result["all_goals_met"] = all(g["met"] for g in goals.values())
-    result["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
-    return json_clean(result)  # type: ignore[no-any-return]
+
+
+def _fdi_record(fdi_threshold: float, synthetic: SyntheticSetup) -> dict[str, Any]:
+    """The FDI baseline, and where its threshold comes from."""
+    return {
+        "index": "FDI, Biermann et al. 2020 eq. 1 (oceanscan.sentinel2.fdi, 'biermann')",
+        "threshold": fdi_threshold,
+        "flagged": "FDI >= threshold",
+        "tuned_on": (
+            f"F1-best threshold on the val split of this run's synthetic set "
+            f"(seed {synthetic.seed}, {synthetic.patches} patches of "
+            f"{synthetic.patch_size_px} px), as oceanscan.evaluate does; the Duarte ROC "
+            "AUCs use FDI itself, threshold-free"
+        ),
+    }

@@ -18,6 +18,8 @@ __all__ = ["SYNTH_SEED", "SyntheticSetup", "measure_synthetic"]
 #: Seed of the measurement's synthetic set: not one the repository trains on (the README's
 #: recipe uses 7, the demo 2026, configs/train.yaml's model seed is 0).
 SYNTH_SEED = 424
+#: Area of a pixel of the synthetic 10 m grid, square metres.
+_PIXEL_AREA_M2 = 100.0
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def measure_synthetic(
         ``debris_free`` (:func:`flag_stats` for ``model`` and ``fdi``).
     """
     from oceanscan.evaluate import evaluate_bundle
-    from oceanscan.synth import synthesize_scene, write_patches
+    from oceanscan.synth import write_patches
 
     with tempfile.TemporaryDirectory(prefix="oceanscan-realsea-") as tmp:
         root = Path(workdir) if workdir is not None else Path(tmp)
@@ -73,6 +75,29 @@ def measure_synthetic(
     fdi_threshold = float(baseline["threshold"])
     # false detections per km2 of the patches' labelled debris-free water, where evaluate gives them
     keys = ("f1", "precision", "recall", "iou", "threshold", "false_detections_per_km2")
+
+    debris_free = _measure_debris_free(bundle, setup, fdi_threshold, batch_size)
+    return {
+        "setup": asdict(setup),
+        "fdi_threshold": fdi_threshold,
+        "test": {
+            "patches": evaluated["patches"],
+            "labelled_pixels": evaluated["labelled_pixels"],
+            "model": {k: float(evaluated[k]) for k in keys if k in evaluated},
+            "fdi": {k: float(baseline[k]) for k in keys if k in baseline},
+        },
+        "debris_free": debris_free,
+    }
+
+
+# --- goals -----------------------------------------------------------------------------------
+
+
+def _measure_debris_free(
+    bundle: ModelBundle, setup: SyntheticSetup, fdi_threshold: float, batch_size: int
+) -> dict[str, Any]:
+    """Flags of the model and of FDI on ``setup.scenes`` synthetic scenes without debris or land."""
+    from oceanscan.synth import synthesize_scene
 
     rng = np.random.default_rng([setup.seed, 5])
     scenes = [
@@ -94,22 +119,9 @@ def measure_synthetic(
         "scene_size_px": setup.scene_size_px,
         "scored_water": "SCL not cloud, shadow or nodata (oceanscan.sentinel2.scl_to_mask), "
         "synthetic land excluded",
-        "water_km2": float(water.sum() * 100.0 / 1e6),
+        "water_km2": float(water.sum() * _PIXEL_AREA_M2 / 1e6),
     }
     debris_free.update(
         side_by_side(prob, index, bundle.threshold, fdi_threshold, lambda f: flag_stats(f, water))
     )
-    return {
-        "setup": asdict(setup),
-        "fdi_threshold": fdi_threshold,
-        "test": {
-            "patches": evaluated["patches"],
-            "labelled_pixels": evaluated["labelled_pixels"],
-            "model": {k: float(evaluated[k]) for k in keys if k in evaluated},
-            "fdi": {k: float(baseline[k]) for k in keys if k in baseline},
-        },
-        "debris_free": debris_free,
-    }
-
-
-# --- goals -----------------------------------------------------------------------------------
+    return debris_free
