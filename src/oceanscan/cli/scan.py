@@ -17,8 +17,21 @@ log = logging.getLogger("oceanscan.scan")
 
 
 def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of ``oceanscan scan`` (shared with ``jobs/scan.py``)."""
+    """The options of ``oceanscan scan`` (shared with ``jobs/scan.py``), in ``--help`` order."""
     parser.add_argument("--config", help="scan YAML (configs/scan.yaml); options below override it")
+    _add_region_arguments(parser)
+    parser.add_argument("--stac-url", help="STAC API to search")
+    parser.add_argument("--catalog", help="local static STAC catalog directory instead of an API")
+    _add_source_arguments(parser)
+    parser.add_argument(
+        "--model", help="model bundle directory (default: the model shipped with oceanscan)"
+    )
+    parser.add_argument("--root", help="output root: a path or an fsspec URL (s3://...)")
+    _add_run_arguments(parser)
+
+
+def _add_region_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which regions and time windows are searched: configured, ad hoc, or since the last run."""
     parser.add_argument(
         "--region",
         action="append",
@@ -64,13 +77,10 @@ def add_scan_arguments(parser: argparse.ArgumentParser) -> None:
         type=number(0.0, 100.0),
         help="cloud limit of the --bbox region, %% (default 30)",
     )
-    parser.add_argument("--stac-url", help="STAC API to search")
-    parser.add_argument("--catalog", help="local static STAC catalog directory instead of an API")
-    _add_source_arguments(parser)
-    parser.add_argument(
-        "--model", help="model bundle directory (default: the model shipped with oceanscan)"
-    )
-    parser.add_argument("--root", help="output root: a path or an fsspec URL (s3://...)")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the scan runs: tiles, Ray workers and batches, device, test-time views, progress."""
     parser.add_argument(
         "--tile-size",
         type=integer(16),

@@ -44,7 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         ),
     )
     sub = parser.add_subparsers(dest="synth_command", metavar="KIND", required=True)
+    _add_patches_parser(sub)
+    _add_catalog_parser(sub)
 
+
+def _add_patches_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``synth patches``: MARIDA-layout training patches."""
     patches = sub.add_parser(
         "patches",
         help="write N patches in MARIDA's layout (patches/, splits/)",
@@ -70,6 +75,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     patches.set_defaults(func=_patches)
 
+
+def _add_catalog_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``synth catalog``: whole scenes as a static STAC catalog of COGs."""
     catalog = sub.add_parser(
         "catalog",
         help="write a static STAC catalog of synthetic scenes as Cloud-Optimized GeoTIFFs",
