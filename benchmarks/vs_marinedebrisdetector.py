@@ -34,8 +34,9 @@ one run:
   cores it used at once (``predictor_peak_cores``);
 * ``model_only``: forward passes alone on tiles of each side's own shape taken from the scene
   (marinedebrisdetector: 608 px, one at a time, 480 px kept; oceanscan: 576 px in batches of 4,
-  512 px kept), on all cores for both, and on the one thread Ray gives oceanscan's actor
-  (``--repeats`` interleaved rounds, the best kept);
+  512 px kept), on all cores for both, and on one thread for both (the one thread Ray gives
+  oceanscan's actor; on a machine shared with other work, several torch threads can be slower
+  than one); ``--repeats`` interleaved rounds, the best kept;
 * ``agreement``: on one tile, the wrapped network against ``ModelBundle.predict_proba`` (the
   same function, so ~1e-7); over the scene, the two written probability maps (they differ where
   the tilings differ: zero padding vs reflection, context on two sides vs four, and the
@@ -266,6 +267,9 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
         torch.set_num_threads(1)  # what Ray gives the predictor actor (predictor_cpus < 1)
         rounds["oceanscan_actor_threads"].append(
             _rate(os_forward, os_batches, tile, tile + 2 * margin)
+        )
+        rounds["marinedebrisdetector_one_thread"].append(
+            _rate(mdd_forward, [t[None] for t in mdd_tiles], args.image_size, mdd_window)
         )
     torch.set_num_threads(cores)
     best = {k: max(v, key=lambda r: r["core_pixels_per_s"]) for k, v in rounds.items()}

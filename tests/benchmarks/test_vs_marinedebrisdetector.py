@@ -106,7 +106,8 @@ def test_both_sides_scan_the_scene_at_a_positive_speed(report):
         "after_startup",
     }
     assert all(ratio > 0 for ratio in report["oceanscan_over_mdd"].values())
-    for side in ("marinedebrisdetector", "oceanscan_all_cores", "oceanscan_actor_threads"):
+    sides = ("marinedebrisdetector", "marinedebrisdetector_one_thread")
+    for side in (*sides, "oceanscan_all_cores", "oceanscan_actor_threads"):
         assert report["model_only"][side]["core_pixels_per_s"] > 0
     assert report["model_only"]["oceanscan_actor_threads"]["torch_threads"] == 1
     assert set(report["machine"]) >= {"cpus", "torch", "oceanscan", "marinedebrisdetector"}
