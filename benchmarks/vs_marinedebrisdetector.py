@@ -103,6 +103,7 @@ def write_scene(path: Path, size: int, seed: int) -> Path:
 
 
 def run_mdd(args: argparse.Namespace, scene: Path, out: Path) -> dict[str, Any]:
+    """marinedebrisdetector's ``ScenePredictor.predict`` on the scene, the shipped network inside."""
     import torch
 
     from oceanscan.model import default_bundle_dir, load_bundle
@@ -170,6 +171,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run_oceanscan(args: argparse.Namespace, scene: Path, root: Path) -> dict[str, Any]:
+    """oceanscan's scan of the scene in a child process, its process tree sampled meanwhile."""
     cmd = [sys.executable, __file__, "--child", "--scene", str(scene), "--root", str(root)]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -235,6 +237,7 @@ def _rate(forward: Any, batches: list[np.ndarray], core: int, window: int) -> di
 
 
 def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: int) -> dict:
+    """Forward passes alone, each side's tiles and batches; and the wrapper checked on one tile."""
     import torch
 
     from oceanscan.model import default_bundle_dir, load_bundle
