@@ -1,27 +1,24 @@
-"""Shared fixtures: the ../shared reference data and one Ray instance for the whole session."""
+"""Session fixtures: the ../shared reference data, one in-process Ray instance, real servers on
+loopback (pgstac, SeaweedFS S3, nginx) and local multi-process Ray clusters for ``ray job submit``.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-# Real-server fixtures: pgstac, SeaweedFS S3, nginx (tests/servers.py); a local multi-process Ray
-# cluster for `ray job submit` (tests/ray_cluster.py).
-pytest_plugins = ["servers", "ray_cluster"]
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared; fails (not skips) under CI=true when it is missing."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"shared reference data missing: {path}")
-        pytest.skip(f"shared reference data missing: {path}")
-    return path
+from tests.helpers.ray_cluster import start_ray_cluster
+from tests.helpers.servers import (
+    PgstacServer,
+    RangeServer,
+    S3Server,
+    range_servers,
+    running_pgstac,
+    running_s3,
+)
+from tests.helpers.shared import shared_path
 
 
 @pytest.fixture(scope="session")
@@ -44,3 +41,31 @@ def ray_session() -> Iterator[None]:
         )
     yield
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def pgstac_server() -> Iterator[PgstacServer]:
+    """A stac-fastapi-pgstac STAC API on a fresh PostgreSQL cluster (about 5 s to start)."""
+    with running_pgstac() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A SeaweedFS ``weed mini`` S3 server with keys set and one bucket (about 2 s to start)."""
+    with running_s3() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def range_http_server() -> Iterator[Callable[[Path], RangeServer]]:
+    """A factory: ``range_http_server(directory)`` starts nginx serving it (about 0.1 s)."""
+    with range_servers() as start:
+        yield start
+
+
+@pytest.fixture
+def ray_head() -> Iterator[str]:
+    """A one-node Ray cluster (a head with 2 CPUs); yields its job server address."""
+    with start_ray_cluster(head_cpus=2) as cluster:
+        yield cluster.address

@@ -44,7 +44,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SHARED
+
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.shared import SHARED
 
 PROJECT = Path(__file__).resolve().parents[1]
 DOCS = [PROJECT / "README.md", *sorted((PROJECT / "docs").glob("*.md"))]
@@ -198,9 +200,6 @@ def default_bundle(tmp_path_factory) -> Iterator[Path]:
     except BundleError as err:
         if os.environ.get("CI") == "true":
             pytest.fail(f"the shipped bundle is missing under CI: {err}")
-    sys.path.insert(0, str(PROJECT / "tests" / "scan"))
-    from scan_helpers import save_tiny_bundle
-
     tiny = save_tiny_bundle(tmp_path_factory.mktemp("default-bundle") / "bundle")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(shipped, "DEFAULT_BUNDLE_PATH", tiny)
@@ -211,9 +210,6 @@ def default_bundle(tmp_path_factory) -> Iterator[Path]:
 def sandbox(tmp_path_factory, ray_session, default_bundle) -> Iterator[dict[str, Any]]:
     """The scratch directory the blocks run in, and the local stand-ins of public services."""
     from oceanscan.stac_server import serve
-
-    sys.path.insert(0, str(PROJECT / "tests" / "scan"))
-    from scan_helpers import save_tiny_bundle
 
     base = tmp_path_factory.mktemp("docs")
     work = base / "work"

@@ -1,7 +1,7 @@
 """``ray job submit --working-dir . -- python jobs/scan.py`` on a real local Ray cluster of two nodes.
 
 The cluster is shaped like cluster.yaml's: a head that takes no work (``--num-cpus=0``) and a
-worker node that runs every task, each node its own processes (tests/ray_cluster.py). A scan to
+worker node that runs every task, each node its own processes (tests/helpers/ray_cluster.py). A scan to
 a local path is refused there before anything is written, with an error that says to use a
 shared URL; the same job with an ``s3://`` root (the SeaweedFS server of the tests) scans every
 scene into a store that xarray opens through s3fs.
@@ -16,15 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from ray_cluster import job_submit, start_ray_cluster
 
 from oceanscan.synth.catalog import write_catalog
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.ray_cluster import job_submit, start_ray_cluster
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests" / "scan"))
-from scan_helpers import save_tiny_bundle
 
 FAST = ["--tile-size", "32", "--margin", "8", "--no-progress", "--device", "cpu"]
 

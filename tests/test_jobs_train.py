@@ -1,6 +1,6 @@
 """``ray job submit --working-dir . -- python jobs/train.py`` against a real Ray head process.
 
-The head (the ``ray_head`` fixture of tests/ray_cluster.py) runs in its own processes with its own
+The head (the ``ray_head`` fixture of tests/conftest.py) runs in its own processes with its own
 temp directory, so it never shares state with the in-process ``ray_session`` fixture.
 """
 
@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from ray_cluster import job_submit
 
 from oceanscan.model import load_bundle
 from oceanscan.synth.patches import write_patches
+from tests.helpers.ray_cluster import job_submit
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +25,7 @@ def test_ray_job_submit_trains_and_exports_a_bundle(ray_head, tmp_path):
     data = write_patches(tmp_path / "data", 24, size=32, seed=2)
     out, runs = tmp_path / "bundle", tmp_path / "runs"
     proc = job_submit(
-        ray_head,  # tests/ray_cluster.py: a one-node local cluster
+        ray_head,  # tests/conftest.py: a one-node local cluster
         [
             sys.executable,
             "jobs/train.py",

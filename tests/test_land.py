@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import rasterio
 import shapely
-from conftest import shared_path
 from pyproj import Transformer
 from scipy import ndimage
 
@@ -29,6 +28,7 @@ from oceanscan.land import (
 from oceanscan.scan.reader import read_window
 from oceanscan.scene import Land, PixelWindow, RasterGrid
 from oceanscan.sentinel2 import MASK_CLOUD, MASK_LAND, MASK_NODATA, MASK_SCORED, SCL, scl_to_mask
+from tests.helpers.shared import shared_path
 
 BANDS = "B01,B02,B03,B04,B05,B06,B07,B08,B8A,B09,B11,B12,SCL"
 SCENES = ("manila_port_l2a_scl", "mariveles_l2a_scl")

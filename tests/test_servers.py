@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,9 +12,10 @@ import pytest
 import rasterio
 import requests
 from affine import Affine
-from conftest import shared_path
 from pystac_client import Client
 from rasterio.windows import Window
+
+from tests.helpers.shared import stac_fixture
 
 pytestmark = [
     pytest.mark.server,
@@ -46,7 +46,7 @@ CLOUD_FILTER = {"op": "<", "args": [{"property": "eo:cloud_cover"}, MAX_CLOUD]}
 def _load_items() -> list[dict[str, Any]]:
     items = []
     for name, collection in FIXTURE_ITEMS.items():
-        item = json.loads(shared_path("fixtures", "stac", name).read_text())
+        item = stac_fixture(name)
         item["collection"] = collection
         item["links"] = [
             link
@@ -60,7 +60,7 @@ def _load_items() -> list[dict[str, Any]]:
 def _collection_for(collection_id: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     """The Planetary Computer collection as fetched, or a minimal one spanning ``items``."""
     if collection_id == "sentinel-2-l2a":
-        collection = json.loads(shared_path("fixtures", "stac", PC_COLLECTION).read_text())
+        collection = stac_fixture(PC_COLLECTION)
         collection["links"] = [link for link in collection["links"] if link["rel"] == "license"]
         return collection
     bboxes = np.array([item["bbox"] for item in items])
@@ -259,13 +259,13 @@ def test_gdal_reads_a_cog_window_through_vsicurl(range_http_server, tmp_path):
 
 
 def test_missing_server_binary_skips_locally_and_fails_under_ci(monkeypatch, tmp_path):
-    from servers import _require
+    from tests.helpers.processes import require
 
     missing = tmp_path / "no-such-binary"
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="run scripts/setup"):
-        _require(missing, "weed")
+        require(missing, "weed")
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match=r"weed .*no-such-binary.*run scripts/setup"):
-        _require(missing, "weed")
-    assert _require(tmp_path, "a directory") == tmp_path
+        require(missing, "weed")
+    assert require(tmp_path, "a directory") == tmp_path

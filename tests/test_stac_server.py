@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,11 +14,11 @@ from typing import Any
 import pystac
 import pytest
 import requests
-from conftest import shared_path
 from pystac_client import Client
 
 from oceanscan.errors import CatalogError
 from oceanscan.stac_server import serve
+from tests.helpers.shared import stac_fixture
 
 pytestmark = [
     pytest.mark.server,
@@ -44,7 +43,7 @@ def _write_catalog(root: Path) -> tuple[Path, list[dict[str, Any]]]:
     """The fixture items in a self-contained best-practice catalog (relative links) under root."""
     items = []
     for name in FIXTURES:
-        item = pystac.Item.from_dict(json.loads(shared_path("fixtures", "stac", name).read_text()))
+        item = pystac.Item.from_dict(stac_fixture(name))
         item.clear_links()
         items.append(item)
     catalog = pystac.Catalog(id="oceanscan-test", description="Sentinel-2 L2A fixture items")

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 
 from oceanscan.data.materials import PasteRealMaterials
 from oceanscan.realsea.duarte import LOOKALIKES, PLASTIC, load_duarte_pixels
+from tests.helpers.shared import shared_path
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 
 from oceanscan.data.normalization import MARIDA_MEAN, MARIDA_STD, normalize
+from tests.helpers.shared import shared_path
 
 
 def test_constants_equal_the_published_values():

@@ -13,7 +13,6 @@ import fsspec
 import numpy as np
 import pytest
 import torch
-from conftest import shared_path
 from torch import nn
 
 from oceanscan import sentinel2
@@ -21,6 +20,7 @@ from oceanscan.classes import positive_class
 from oceanscan.data.normalization import MARIDA_MEAN, MARIDA_STD, normalize
 from oceanscan.errors import BundleError
 from oceanscan.model import AttentionUNet, ModelBundle, load_bundle, save_bundle
+from tests.helpers.shared import shared_path
 
 ARCH = {"in_channels": 11, "num_classes": 2, "base_width": 4, "dropout": 0.2, "attention_heads": 4}
 

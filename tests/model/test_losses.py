@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import shared_path
 
 from oceanscan.classes import IGNORE_INDEX
 from oceanscan.model import (
@@ -20,6 +19,7 @@ from oceanscan.model import (
     focal_loss,
     weighted_cross_entropy,
 )
+from tests.helpers.shared import shared_path
 
 IGN = IGNORE_INDEX
 

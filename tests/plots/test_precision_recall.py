@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 from matplotlib._pylab_helpers import Gcf
-from plots_helpers import pixels_of, read_png
 
 from oceanscan.metrics import ThresholdSweep
 from oceanscan.plots import pr_curve_png
+from tests.helpers.plots import pixels_of, read_png
 
 
 def _sweep_curve() -> tuple[dict[str, np.ndarray], float]:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from matplotlib import colormaps
 from matplotlib._pylab_helpers import Gcf
-from plots_helpers import TOL, pixels_of, read_png
 from shapely.geometry import Point, box
 
 from oceanscan.plots import DETECTION_COLOUR, MASK_COLOURS, quicklook_png
 from oceanscan.sentinel2 import MASK_CLOUD, MASK_LAND, MASK_NODATA, MASK_SCORED
+from tests.helpers.plots import TOL, pixels_of, read_png
 
 SIZE = 64
 

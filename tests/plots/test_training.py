@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from matplotlib._pylab_helpers import Gcf
-from plots_helpers import read_png
 
 from oceanscan.plots import best_epoch, training_curves_png
+from tests.helpers.plots import read_png
 
 
 def _history(epochs: int = 12) -> list[dict[str, float]]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import math
 
 import pytest
-from realsea_helpers import real_dir
 
 from oceanscan.model import default_bundle_dir, load_bundle
 from oceanscan.realsea.filaments import load_filaments, rasterize_filaments
 from oceanscan.realsea.measure import measure_durban, measure_false_alarms
 from oceanscan.realsea.scenes import load_scene
+from tests.helpers.shared import real_dir
 
 #: Measured for the shipped bundle: recall 0.221, other water flagged 0.00086 (goals: >= 0.6 and
 #: <= 0.0005).

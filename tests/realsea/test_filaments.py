@@ -2,12 +2,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from realsea_helpers import real_dir
 from scipy import ndimage
 
 from oceanscan.realsea.filaments import load_filaments, rasterize_filaments
 from oceanscan.realsea.scenes import load_scene
 from oceanscan.sentinel2 import fdi
+from tests.helpers.shared import real_dir
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 import pytest
-from realsea_helpers import constant_bundle, real_dir
 from scipy import ndimage
 from sklearn.metrics import roc_auc_score
 
@@ -22,6 +21,8 @@ from oceanscan.realsea.measure import (
 )
 from oceanscan.realsea.scenes import load_scene
 from oceanscan.sentinel2 import fdi
+from tests.helpers.bundles import constant_bundle
+from tests.helpers.shared import real_dir
 
 EIGHT = np.ones((3, 3), bool)
 

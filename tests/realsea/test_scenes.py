@@ -3,7 +3,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-from realsea_helpers import real_dir
 
 from oceanscan.realsea.scenes import (
     ENCLOSED_MAX_AREA_M2,
@@ -14,6 +13,7 @@ from oceanscan.realsea.scenes import (
     load_scenes,
 )
 from oceanscan.sentinel2 import BANDS, SCL
+from tests.helpers.shared import real_dir
 
 
 @pytest.fixture(scope="module")

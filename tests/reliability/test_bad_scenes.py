@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import rasterio
 import zarr
-from reliability_helpers import save_tiny_bundle
 
 from oceanscan.errors import SceneError
 from oceanscan.scan.config import ScanConfig
@@ -23,6 +22,7 @@ from oceanscan.scan.store import FILL, open_root, read_scene_attrs, store_url
 from oceanscan.sentinel2 import SCL
 from oceanscan.stac import Rejected, item_to_scene
 from oceanscan.synth.catalog import api_records, write_catalog
+from tests.helpers.bundles import save_tiny_bundle
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.server]
 

@@ -13,14 +13,15 @@ import itertools
 import json
 
 import pytest
-from reliability_helpers import save_tiny_bundle, tree_digest
-from stac_proxy import PASS, Fault, start_proxy
 
 from oceanscan.cli import main
 from oceanscan.errors import CatalogError
 from oceanscan.scene import SceneSpec
 from oceanscan.stac import search_scenes
 from oceanscan.synth.catalog import api_records, write_catalog
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.stac_proxy import PASS, Fault, start_proxy
+from tests.helpers.stores import tree_digest
 
 pytestmark = pytest.mark.server
 

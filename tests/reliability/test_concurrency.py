@@ -14,16 +14,12 @@ from datetime import datetime
 
 import geopandas as gpd
 import pytest
-from reliability_helpers import (
-    assert_same_store,
-    clean_catalog_scan,
-    ray_cluster_env,
-    scan_command,
-    store_snapshot,
-)
 
 from oceanscan.scan.claim import CLAIMS_DIR
 from oceanscan.scan.store import open_root
+from tests.helpers.ray_cluster import ray_cluster_env
+from tests.helpers.scans import clean_catalog_scan, scan_command
+from tests.helpers.stores import assert_same_store, store_snapshot
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -14,19 +14,18 @@ import subprocess
 import time
 
 import pytest
-from reliability_helpers import (
-    assert_same_store,
-    assert_scene_equal,
-    chunk_files,
-    clean_catalog_scan,
-    ray_cluster_env,
-    scan_command,
-    scene_statuses,
-    store_snapshot,
-)
 
 from oceanscan.scan.pipeline import scan_scenes
 from oceanscan.scan.sources import catalog_scenes
+from tests.helpers.ray_cluster import ray_cluster_env
+from tests.helpers.scans import clean_catalog_scan, scan_command
+from tests.helpers.stores import (
+    assert_same_store,
+    assert_scene_equal,
+    chunk_files,
+    scene_statuses,
+    store_snapshot,
+)
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

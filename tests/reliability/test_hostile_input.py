@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 import torch
 import zarr
-from reliability_helpers import make_spec, save_tiny_bundle, write_scene
 
 from oceanscan.cli import main
 from oceanscan.errors import BundleError
@@ -26,6 +25,8 @@ from oceanscan.scan.pipeline import scan_scenes
 from oceanscan.scan.store import create_scene, open_root, read_scene_attrs, store_url
 from oceanscan.scene import scene_key
 from oceanscan.stac import Rejected
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.scenes import scene_spec, write_scene
 
 HOSTILE_IDS = (
     "../../escaped",
@@ -55,7 +56,7 @@ def test_hostile_ids_cannot_leave_their_group_at_store_creation(tmp_path):
     group = open_root(str(root))
     before = set((tmp_path / "base").rglob("*")) - set(root.rglob("*")) - {root}
     for item_id in HOSTILE_IDS:
-        create_scene(group, make_spec(item_id, shape=(32, 32)), tile_size=32, attrs={})
+        create_scene(group, scene_spec(item_id, shape=(32, 32)), tile_size=32, attrs={})
     assert set((tmp_path / "base").rglob("*")) - set(root.rglob("*")) - {root} == before
     assert not Path("/etc/oceanscan-owned").exists()
     keys = _scene_dirs(root)

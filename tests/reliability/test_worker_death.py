@@ -18,16 +18,12 @@ import time
 from pathlib import Path
 
 import pytest
-from reliability_helpers import (
-    assert_same_store,
-    chunk_files,
-    save_tiny_bundle,
-    store_snapshot,
-    write_scene,
-)
 
 from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.pipeline import scan_scenes
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.scenes import write_scene
+from tests.helpers.stores import assert_same_store, chunk_files, store_snapshot
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

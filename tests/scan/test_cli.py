@@ -10,12 +10,12 @@ import pytest
 import rasterio
 import zarr
 from affine import Affine
-from scan_helpers import save_tiny_bundle
 from scipy import ndimage
 
 from oceanscan.cli import main
 from oceanscan.scan.store import FILL, open_root, store_url, threshold_step
 from oceanscan.synth.catalog import write_catalog
+from tests.helpers.bundles import save_tiny_bundle
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -18,14 +18,17 @@ import pytest
 import rasterio
 import rioxarray  # noqa: F401  (the .rio accessor)
 import xarray as xr
-from conftest import shared_path
-from input_files import BANDS_ARG, PRODUCT, write_safe
-from scan_helpers import save_tiny_bundle
 
 from oceanscan.cli import main
+from tests.helpers import fake_signer
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.input_files import BANDS_ARG, PRODUCT, write_safe
+from tests.helpers.shared import shared_path
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 
+#: The stand-in signer, named as ``--sign`` takes it.
+SIGNER = f"{fake_signer.__name__}:sign"
 FAST = ["--tile-size", "240", "--margin", "16", "--no-progress", "--device", "cpu"]
 
 
@@ -180,16 +183,12 @@ def test_sign_makes_unreadable_hrefs_readable(bundle, catalog, tmp_path, capsys,
     shutil.copytree(catalog.parent, unsigned, ignore=shutil.ignore_patterns("*.tif"))
     monkeypatch.setenv("OCEANSCAN_TEST_UNSIGNED", str(unsigned))
     monkeypatch.setenv("OCEANSCAN_TEST_SIGNED", str(signed))
-    import fake_signer
-
     common = ["--model", str(bundle), "--catalog", str(unsigned)]
     code, summary = _scan(capsys, *common, "--root", str(tmp_path / "plain"))
     assert code == 1 and summary["failed"] == 2  # the COGs are not where the items say
 
     fake_signer.CALLS.clear()
-    code, summary = _scan(
-        capsys, *common, "--root", str(tmp_path / "out"), "--sign", "fake_signer:sign"
-    )
+    code, summary = _scan(capsys, *common, "--root", str(tmp_path / "out"), "--sign", SIGNER)
     assert code == 0 and summary["complete"] == 2, summary
     assets = sum(len(json.loads(p.read_text())["assets"]) for p in _items(unsigned))
     assert len(fake_signer.CALLS) == assets  # every asset href of both items, once
@@ -200,7 +199,7 @@ def test_sign_makes_unreadable_hrefs_readable(bundle, catalog, tmp_path, capsys,
         "--input",
         str(item),
         "--sign",
-        "fake_signer:sign",
+        SIGNER,
         "--root",
         str(tmp_path / "item"),
         "--model",

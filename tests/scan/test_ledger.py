@@ -6,7 +6,6 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from scan_helpers import make_spec
 from shapely.geometry import box
 
 from oceanscan.errors import ConfigError
@@ -22,10 +21,11 @@ from oceanscan.scan.ledger import (
     since_last_start,
 )
 from oceanscan.scan.sources import search_window
+from tests.helpers.scenes import scene_spec
 
 
 def test_only_complete_scenes_are_skipped_and_duplicates_scanned_once():
-    a, b, c, d = (make_spec(f"S2A_{n}") for n in "abcd")
+    a, b, c, d = (scene_spec(f"S2A_{n}") for n in "abcd")
     stored = {
         a.key: {"status": "complete"},
         b.key: {"status": "failed", "reason": "x"},
@@ -83,7 +83,7 @@ def test_a_failing_scene_is_counted_then_given_up_at_max_attempts():
 
 
 def test_given_up_scenes_are_skipped_until_the_limit_is_raised():
-    a, b, c = (make_spec(f"S2A_{n}") for n in "abc")
+    a, b, c = (scene_spec(f"S2A_{n}") for n in "abc")
     stored = {
         a.key: {"status": "given_up", "failures": 3},
         b.key: {"status": "failed", "failures": 2},

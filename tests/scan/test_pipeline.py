@@ -23,8 +23,6 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import zarr
-from scan_helpers import save_tiny_bundle
-from scene_files import write_scene
 
 from oceanscan.land import attach_land
 from oceanscan.model import load_bundle
@@ -41,6 +39,8 @@ from oceanscan.scan.store import (
     threshold_step,
 )
 from oceanscan.scene import PixelWindow
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.scenes import write_scene
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow]
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scan_helpers import tiny_bundle  # noqa: F401  (fixture)
 
 from oceanscan.model import load_bundle
 from oceanscan.model.tta import DIHEDRAL, average_views
@@ -25,7 +24,7 @@ def _batch(n=3, size=48, seed=0):
     }
 
 
-def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):  # noqa: F811
+def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):
     predictor = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu")
     batch = _batch()
     tiles = batch["reflectance"].copy()
@@ -38,7 +37,7 @@ def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):  #
     np.testing.assert_allclose(prob[[0, 2]], direct, atol=1e-6)
 
 
-def test_tta_averages_the_eight_views(tiny_bundle):  # noqa: F811
+def test_tta_averages_the_eight_views(tiny_bundle):
     plain = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu")
     tta = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", tta="dihedral")
     tiles = _batch()["reflectance"][:1]

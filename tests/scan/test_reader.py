@@ -10,15 +10,15 @@ import pytest
 import rasterio
 import rasterio.warp
 from affine import Affine
-from conftest import shared_path
 from rasterio.enums import Resampling
-from scene_files import write_geotiff
 
 from oceanscan.errors import SceneError
 from oceanscan.scan.gdal_env import GDAL_CLOUD_DEFAULTS, capture_rio_env, gdal_path
 from oceanscan.scan.reader import read_window
 from oceanscan.scene import BandAsset, Land, PixelWindow, RasterGrid, SceneSpec
 from oceanscan.sentinel2 import BANDS, MASK_CLOUD, MASK_LAND, MASK_NODATA, MASK_SCORED, SCL
+from tests.helpers.scenes import scene_spec, write_geotiff
+from tests.helpers.shared import shared_path
 
 CRS = "EPSG:32618"
 
@@ -35,17 +35,16 @@ def _spec(
     scl: BandAsset | None = None,
     offset: float = 0.0,
 ) -> SceneSpec:
-    bands = tuple(BandAsset(b, hrefs[b], grids[b]) for b in BANDS)
-    return SceneSpec(
-        id="test-scene",
+    """The reader's scene: its bands at ``hrefs`` on ``grids``, B02's grid the scene's."""
+    return scene_spec(
+        "test-scene",
+        bands=[BandAsset(b, hrefs[b], grids[b]) for b in BANDS],
         collection="test",
         provider="manual",
         datetime="2020-01-01T00:00:00Z",
-        bands=bands,
-        grid=grids["B02"],
-        scale=1e-4,
         offset=offset,
         scl=scl,
+        properties={},
     )
 
 

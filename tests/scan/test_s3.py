@@ -11,13 +11,13 @@ import s3fs
 import xarray as xr
 from affine import Affine
 from pyproj import CRS
-from scan_helpers import save_tiny_bundle
-from scene_files import write_scene
 
 from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.ledger import exit_code
 from oceanscan.scan.pipeline import scan_scenes
 from oceanscan.scan.store import open_root, read_scene_attrs
+from tests.helpers.bundles import save_tiny_bundle
+from tests.helpers.scenes import write_scene
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.server]
 

@@ -15,12 +15,12 @@ import datetime as dt
 import json
 
 import pytest
-from scan_helpers import save_tiny_bundle
 
 from oceanscan.cli import main
 from oceanscan.scan.store import open_root, read_scene_attrs
 from oceanscan.scene import scene_key
 from oceanscan.synth.catalog import api_records, write_catalog
+from tests.helpers.bundles import save_tiny_bundle
 
 pytestmark = [pytest.mark.server, pytest.mark.ray, pytest.mark.slow]
 
@@ -85,6 +85,38 @@ def _when(item):
     return dt.datetime.fromisoformat(item["properties"]["datetime"])
 
 
+def _windows(root):
+    """Each run's window of the region, and the windows' ends as datetimes."""
+    windows = [r["regions"][0] for r in open_root(str(root)).attrs["runs"]]
+    return windows, [dt.datetime.fromisoformat(w["end"]) for w in windows]
+
+
+def _stored(root, key):
+    return read_scene_attrs(open_root(str(root)))[key]
+
+
+def _state(root, key):
+    """A stored scene's status and failure count."""
+    attrs = _stored(root, key)
+    return attrs["status"], attrs["failures"]
+
+
+def _failing_items(world, collection_id):
+    """Three items: one good, one whose B08 asset is gone (it fails every read), one without
+    projection fields (rejected before it becomes a scene)."""
+    collection, items = _items(world, collection_id)
+    _, broken, rejected = items
+    for asset in broken["assets"].values():
+        if asset.get("title", "").startswith("B08"):
+            asset["href"] = str(world["base"] / "gone" / "B08.tif")
+    for asset in rejected["assets"].values():
+        for key in [k for k in asset if k.startswith("proj:")]:
+            del asset[key]
+    for key in [k for k in rejected["properties"] if k.startswith("proj:")]:
+        del rejected["properties"][key]
+    return collection, items
+
+
 def test_an_item_published_after_the_run_that_covered_it_is_found_by_the_next(
     world, pgstac_server, capsys
 ):
@@ -122,9 +154,7 @@ def test_an_item_published_after_the_run_that_covered_it_is_found_by_the_next(
     code, third = _scan(capsys, config, "--since-last")
     assert code == 0 and (third["complete"], third["skipped"]) == (0, 1)
 
-    runs = open_root(str(root)).attrs["runs"]
-    windows = [r["regions"][0] for r in runs]
-    ends = [dt.datetime.fromisoformat(w["end"]) for w in windows]
+    windows, ends = _windows(root)
     assert ends == sorted(ends) and len(set(ends)) == len(ends)
     assert windows[1]["start"] == windows[0]["end"]  # --overlap-days 0
     assert dt.datetime.fromisoformat(windows[2]["start"]) == ends[1] - dt.timedelta(days=3)
@@ -133,16 +163,8 @@ def test_an_item_published_after_the_run_that_covered_it_is_found_by_the_next(
 def test_a_scene_failing_on_every_run_is_retried_then_given_up_and_never_holds_the_window(
     world, pgstac_server, capsys
 ):
-    collection, items = _items(world, "since-last-failing")
+    collection, items = _failing_items(world, "since-last-failing")
     good, broken, rejected = items
-    for asset in broken["assets"].values():
-        if asset.get("title", "").startswith("B08"):
-            asset["href"] = str(world["base"] / "gone" / "B08.tif")  # fails every read
-    for asset in rejected["assets"].values():
-        for key in [k for k in asset if k.startswith("proj:")]:
-            del asset[key]  # rejected before it becomes a scene
-    for key in [k for k in rejected["properties"] if k.startswith("proj:")]:
-        del rejected["properties"][key]
     pgstac_server.load(collection, items)
     pgstac_server.load_queryables([collection["id"]])
     config, root = _config(
@@ -155,59 +177,39 @@ def test_a_scene_failing_on_every_run_is_retried_then_given_up_and_never_holds_t
     )
     broken_key, rejected_key = scene_key(broken["id"]), scene_key(rejected["id"])
 
-    def stored(key):
-        return read_scene_attrs(open_root(str(root)))[key]
-
     code, first = _scan(capsys, config, "--since-last")
-    assert code == 1 and _counts(first) == {
-        "complete": 1,
-        "failed": 2,
-        "skipped": 0,
-        "given_up": 0,
-    }
-    assert (stored(broken_key)["status"], stored(broken_key)["failures"]) == ("failed", 1)
-    assert "B08" in stored(broken_key)["reason"]
-    assert (stored(rejected_key)["status"], stored(rejected_key)["failures"]) == ("failed", 1)
+    assert code == 1
+    assert _counts(first) == {"complete": 1, "failed": 2, "skipped": 0, "given_up": 0}
+    assert _state(root, broken_key) == ("failed", 1)
+    assert "B08" in _stored(root, broken_key)["reason"]
+    assert _state(root, rejected_key) == ("failed", 1)
 
     # Second run: the window reaches back to the failed scene (7 days ago, beyond the 3-day
     # overlap), both failures are retried, fail again and are given up at max_attempts=2.
     code, second = _scan(capsys, config, "--since-last")
-    assert code == 1 and _counts(second) == {
-        "complete": 0,
-        "failed": 2,
-        "skipped": 0,
-        "given_up": 2,
-    }
+    assert code == 1
+    assert _counts(second) == {"complete": 0, "failed": 2, "skipped": 0, "given_up": 2}
     assert sorted(second["failed_scenes"]) == sorted([broken_key, rejected["id"]])
-    assert (stored(broken_key)["status"], stored(broken_key)["failures"]) == ("given_up", 2)
-    assert stored(rejected_key)["status"] == "given_up"
-    runs = open_root(str(root)).attrs["runs"]
-    assert dt.datetime.fromisoformat(runs[1]["regions"][0]["start"]) == _when(broken)
+    assert _state(root, broken_key) == ("given_up", 2)
+    assert _stored(root, rejected_key)["status"] == "given_up"
+    windows, _ = _windows(root)
+    assert dt.datetime.fromisoformat(windows[1]["start"]) == _when(broken)
 
     # Third run: nothing to retry, the window is the overlap again, the exit code is 0.
     code, third = _scan(capsys, config, "--since-last")
-    assert code == 0 and _counts(third) == {
-        "complete": 0,
-        "failed": 0,
-        "skipped": 1,  # the rejected item, in the overlap, given up
-        "given_up": 0,
-    }
-    runs = open_root(str(root)).attrs["runs"]
-    windows = [r["regions"][0] for r in runs]
-    ends = [dt.datetime.fromisoformat(w["end"]) for w in windows]
+    assert code == 0
+    # skipped: the rejected item, in the overlap, given up
+    assert _counts(third) == {"complete": 0, "failed": 0, "skipped": 1, "given_up": 0}
+    windows, ends = _windows(root)
     assert ends == sorted(ends) and len(set(ends)) == 3  # the end moved on every run
     assert dt.datetime.fromisoformat(windows[2]["start"]) == ends[1] - dt.timedelta(days=3)
 
     # A plain rerun of the whole window skips the complete and the given-up scenes...
     code, plain = _scan(capsys, config)
-    assert code == 0 and _counts(plain) == {
-        "complete": 0,
-        "failed": 0,
-        "skipped": 3,
-        "given_up": 0,
-    }
+    assert code == 0
+    assert _counts(plain) == {"complete": 0, "failed": 0, "skipped": 3, "given_up": 0}
     # ...until the operator raises the limit, which retries them once more.
     code, again = _scan(capsys, config, "--max-attempts", "3")
     assert code == 1 and (again["failed"], again["given_up"], again["skipped"]) == (2, 2, 1)
-    assert (stored(broken_key)["status"], stored(broken_key)["failures"]) == ("given_up", 3)
-    assert stored(scene_key(good["id"]))["status"] == "complete"
+    assert _state(root, broken_key) == ("given_up", 3)
+    assert _stored(root, scene_key(good["id"]))["status"] == "complete"

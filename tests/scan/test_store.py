@@ -14,7 +14,6 @@ import xarray as xr
 import zarr
 from affine import Affine
 from pyproj import CRS
-from scan_helpers import make_spec
 
 from oceanscan.errors import ConfigError
 from oceanscan.scan.config import ScanConfig
@@ -34,6 +33,7 @@ from oceanscan.scan.store import (
     write_core,
 )
 from oceanscan.scan.tiling import plan_tiles
+from tests.helpers.scenes import scene_spec
 
 ATTRS = {"model_id": "m", "model_sha256": "0" * 64, "threshold": 0.5, "run_id": "r1"}
 
@@ -77,7 +77,7 @@ def test_quantize_round_trip_within_half_a_step():
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_layout_and_attributes(tmp_path, zarr_format):
-    spec = make_spec()
+    spec = scene_spec()
     stored, mask = _write_scene(str(tmp_path), spec, zarr_format=zarr_format)
     group = zarr.open_group(store_url(str(tmp_path)), mode="r")
     assert group.metadata.zarr_format == zarr_format
@@ -129,7 +129,7 @@ def test_zarr_format_is_validated(tmp_path):
 
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_xarray_and_rioxarray_decode_the_contract(tmp_path, zarr_format):
-    spec = make_spec(shape=(130, 150))
+    spec = scene_spec(shape=(130, 150))
     stored, mask = _write_scene(str(tmp_path), spec, zarr_format=zarr_format)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # consolidated metadata present: no fallback warning
@@ -159,7 +159,7 @@ def _gdal_path(root, key, name="probability"):
 
 def test_gdal_opens_the_default_store_with_its_georeferencing(tmp_path):
     """The contract's GDAL acceptance test, on the default (v2) store, with any GDAL >= 3.4."""
-    spec = make_spec(shape=(130, 150), crs="EPSG:32719", origin=(300000.0, 7000000.0))
+    spec = scene_spec(shape=(130, 150), crs="EPSG:32719", origin=(300000.0, 7000000.0))
     stored, _ = _write_scene(str(tmp_path), spec)
     with rasterio.open(_gdal_path(str(tmp_path), spec.key)) as src:
         assert src.driver == "Zarr"
@@ -180,7 +180,7 @@ def test_gdal_opens_the_default_store_with_its_georeferencing(tmp_path):
     "(renamed from 'endian' in the spec; GDAL reads it from 3.11, OSGeo/gdal#11787)",
 )
 def test_gdal_3_11_opens_a_zarr_v3_store(tmp_path):
-    spec = make_spec(shape=(130, 150))
+    spec = scene_spec(shape=(130, 150))
     stored, _ = _write_scene(str(tmp_path), spec, zarr_format=3)
     with rasterio.open(_gdal_path(str(tmp_path), spec.key)) as src:
         np.testing.assert_array_equal(src.read(1), stored)
@@ -194,14 +194,14 @@ def test_gdal_before_3_11_refuses_zarr_v3_bytes_codec(tmp_path):
         pytest.skip(
             "this GDAL reads Zarr v3 'bytes'; test_gdal_3_11_opens_a_zarr_v3_store covers it"
         )
-    spec = make_spec(shape=(40, 40))
+    spec = scene_spec(shape=(40, 40))
     _write_scene(str(tmp_path), spec, tile_size=32, zarr_format=3)
     with pytest.raises(rasterio.errors.RasterioIOError, match="codec"):
         rasterio.open(_gdal_path(str(tmp_path), spec.key))
 
 
 def test_recreating_a_scene_starts_from_empty_chunks(tmp_path):
-    spec = make_spec(shape=(64, 64))
+    spec = scene_spec(shape=(64, 64))
     _write_scene(str(tmp_path), spec, tile_size=32)
     group = open_root(str(tmp_path))
     create_scene(group, spec, tile_size=32, attrs=ATTRS)
@@ -212,7 +212,7 @@ def test_recreating_a_scene_starts_from_empty_chunks(tmp_path):
 @pytest.mark.parametrize("zarr_format", [2, 3])
 def test_memory_filesystem_store(zarr_format):
     root = f"memory://oceanscan-store-test-v{zarr_format}"
-    spec = make_spec(shape=(40, 50))
+    spec = scene_spec(shape=(40, 50))
     stored, _ = _write_scene(root, spec, tile_size=32, zarr_format=zarr_format)
     reopened = open_root(root, create=False)
     assert reopened.metadata.zarr_format == zarr_format
@@ -220,7 +220,7 @@ def test_memory_filesystem_store(zarr_format):
 
 
 def test_write_core_refuses_a_wrong_shape(tmp_path):
-    spec = make_spec(shape=(64, 64))
+    spec = scene_spec(shape=(64, 64))
     create_scene(open_root(str(tmp_path)), spec, tile_size=32, attrs=ATTRS)
     core = next(iter(plan_tiles(spec.key, (64, 64), tile_size=32, margin=0))).core
     with pytest.raises(ValueError, match="shape"):

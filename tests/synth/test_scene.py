@@ -2,12 +2,12 @@ import csv
 
 import numpy as np
 import pytest
-from conftest import shared_path
 from scipy import ndimage
 
 from oceanscan.sentinel2 import SCL, fdi, ndvi
 from oceanscan.synth.scene import SyntheticScene, fdi_threshold_f1, synthesize_scene
 from oceanscan.synth.spectra import class_spectrum, material_endmember
+from tests.helpers.shared import shared_path
 
 HARD_NEGATIVES = (2, 5, 8, 9)  # Dense Sargassum, Ship, Sediment-Laden Water, Foam
 

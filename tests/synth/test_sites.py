@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import shared_path
 from pyproj import Transformer
 
 from oceanscan.stac import item_to_scene
 from oceanscan.synth.sites import mgrs_tile
+from tests.helpers.shared import shared_path
 
 
 @pytest.mark.parametrize(

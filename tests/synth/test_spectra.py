@@ -2,11 +2,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import shared_path
 
 from oceanscan.classes import MARIDA_CLASSES
 from oceanscan.sentinel2 import BANDS, fdi, ndvi
 from oceanscan.synth import spectra
+from tests.helpers.shared import shared_path
 
 
 @pytest.fixture(scope="module")

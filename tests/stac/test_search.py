@@ -12,12 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from conftest import shared_path
 
 from oceanscan.cli import main
 from oceanscan.errors import CatalogError
 from oceanscan.scene import SceneSpec
 from oceanscan.stac import Rejected, cloud_cover_filter, search_scenes
+from tests.helpers.shared import stac_fixture
 
 COLLECTION = "oceanscan-test-s2-l2a"
 FIXTURES = {
@@ -29,13 +29,9 @@ FIXTURES = {
 BROKEN_ID = "S2B_MSIL2A_20250313T014549_R074_T53NKG_NO_B8A"
 
 
-def _load(name: str) -> dict[str, Any]:
-    return json.loads(shared_path("fixtures", "stac", name).read_text())
-
-
 @pytest.fixture(scope="module")
 def items() -> dict[str, dict[str, Any]]:
-    out = {key: _load(name) for key, name in FIXTURES.items()}
+    out = {key: stac_fixture(name) for key, name in FIXTURES.items()}
     broken = copy.deepcopy(out["pc0511"])
     broken["id"] = BROKEN_ID
     broken["properties"]["datetime"] = "2025-03-13T01:45:49.024000Z"
@@ -48,7 +44,7 @@ def items() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def api(pgstac_server, items) -> str:
-    collection = _load("planetarycomputer_sentinel-2-l2a_collection.json")
+    collection = stac_fixture("planetarycomputer_sentinel-2-l2a_collection.json")
     collection["id"] = COLLECTION
     collection["links"] = []
     pgstac_server.load(collection, list(items.values()))
@@ -252,7 +248,7 @@ def flaky() -> Iterator[Callable[..., _Flaky]]:
     def start(
         script: Callable[[str, str, int], tuple[int, float]], conforms: tuple[str, ...] = ()
     ) -> _Flaky:
-        server = _Flaky(script, _load(FIXTURES["pc0511"]), conforms)
+        server = _Flaky(script, stac_fixture(FIXTURES["pc0511"]), conforms)
         server.thread.start()
         started.append(server)
         return server
@@ -274,7 +270,9 @@ def _statuses(server: _Flaky, method: str, path: str) -> list[int]:
 def test_retries_503_then_succeeds(flaky):
     server = flaky(lambda method, path, n: (503, 0.0) if n <= 2 else (200, 0.0))
     results = list(search_scenes(server.url, max_retries=3, backoff_s=0.01, sortby=None))
-    assert [r.id for r in results if isinstance(r, SceneSpec)] == [_load(FIXTURES["pc0511"])["id"]]
+    assert [r.id for r in results if isinstance(r, SceneSpec)] == [
+        stac_fixture(FIXTURES["pc0511"])["id"]
+    ]
     # Two 503s, then the landing page (pystac-client may read the root again later).
     assert _statuses(server, "GET", "/")[:3] == [503, 503, 200]
     assert _statuses(server, "POST", "/search") == [503, 503, 200]  # POST search is retried too

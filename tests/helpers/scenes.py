@@ -1,9 +1,12 @@
-"""Tiny Sentinel-2-like scenes on disk for pipeline tests: one GeoTIFF per band at its native
-resolution (10, 20, 60 m) plus SCL, seeded, with land, cloud and nodata areas."""
+"""Scenes for the tests: one SceneSpec factory, and tiny Sentinel-2-like scenes written to disk
+(one GeoTIFF per band at its native resolution (10, 20, 60 m) plus SCL, seeded, with land,
+cloud and nodata areas)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import rasterio
@@ -11,9 +14,51 @@ from affine import Affine
 from rasterio.transform import from_origin
 
 from oceanscan.scene import BandAsset, RasterGrid, SceneSpec
-from oceanscan.sentinel2 import BAND_INFO
+from oceanscan.sentinel2 import BAND_INFO, BANDS
+
+__all__ = ["CRS", "scene_spec", "write_geotiff", "write_scene"]
 
 CRS = "EPSG:32631"
+#: Properties of a scene whose test does not name its own.
+_PROPERTIES = {"platform": "sentinel-2a", "s2:mgrs_tile": "31UDQ", "eo:cloud_cover": 5.0}
+
+
+def scene_spec(
+    item_id: str = "S2A_MSIL2A_20240101T000000_T31UDQ",
+    *,
+    bands: Sequence[BandAsset] | None = None,
+    shape: tuple[int, int] = (130, 150),
+    crs: str = CRS,
+    origin: tuple[float, float] = (500000.0, 5600000.0),
+    collection: str = "sentinel-2-l2a",
+    provider: str = "synthetic",
+    datetime: str = "2024-01-01T00:00:00.000000Z",
+    offset: float = 0.0,
+    scl: BandAsset | None = None,
+    properties: dict[str, Any] | None = None,
+) -> SceneSpec:
+    """A SceneSpec with a scale of 1e-4 and no footprint.
+
+    Without ``bands`` its 11 bands share a 10 m grid of ``shape`` at ``origin`` in ``crs``, with
+    hrefs that point nowhere (for tests of layout and bookkeeping); with ``bands`` (in
+    :data:`~oceanscan.sentinel2.BANDS` order) the scene's grid is B02's.
+    """
+    if bands is None:
+        grid = RasterGrid(crs, (10.0, 0.0, origin[0], 0.0, -10.0, origin[1]), shape)
+        bands = [BandAsset(b, f"/nonexistent/{item_id}/{b}.tif", grid) for b in BANDS]
+    return SceneSpec(
+        id=item_id,
+        collection=collection,
+        provider=provider,
+        datetime=datetime,
+        bands=tuple(bands),
+        grid=bands[BANDS.index("B02")].grid,
+        scale=1e-4,
+        offset=offset,
+        scl=scl,
+        footprint=None,
+        properties=dict(_PROPERTIES if properties is None else properties),
+    )
 
 
 def write_geotiff(
@@ -77,16 +122,10 @@ def write_scene(
     scl[-size // 8 :, :] = 4  # land strip along the bottom
     scl[size // 4 : size // 4 + 8, -16:] = 9  # a cloud
     scl_grid = _write(directory / "SCL.tif", scl, 20, origin)
-    return SceneSpec(
-        id=item_id,
-        collection="sentinel-2-l2a",
-        provider="synthetic",
+    return scene_spec(
+        item_id,
+        bands=bands,
         datetime="2024-03-01T10:30:00.000000Z",
-        bands=tuple(bands),
-        grid=bands[1].grid,
-        scale=1e-4,
-        offset=0.0,
         scl=BandAsset("SCL", str(directory / "SCL.tif"), scl_grid),
-        footprint=None,
         properties={"platform": "sentinel-2a", "s2:mgrs_tile": "31SDA", "eo:cloud_cover": 3.0},
     )

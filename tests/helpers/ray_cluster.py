@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,17 +24,13 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RAY", "RayCluster", "job_submit", "ray_env", "ray_head", "start_ray_cluster"]
+from tests.helpers.processes import free_port
+
+__all__ = ["RAY", "RayCluster", "job_submit", "ray_cluster_env", "ray_env", "start_ray_cluster"]
 
 RAY = str(Path(sys.executable).with_name("ray"))
 #: Object store of each node: small, so that several nodes fit beside everything else.
 OBJECT_STORE_BYTES = 256 * 1024**2
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def ray_env() -> dict[str, str]:
@@ -43,6 +38,13 @@ def ray_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAY_ADDRESS")}
     env["RAY_AUTH_MODE"] = "disabled"
     return env
+
+
+def ray_cluster_env() -> dict[str, str]:
+    """The environment for a subprocess that joins this test session's Ray (``ray_session``)."""
+    import ray
+
+    return {**os.environ, "RAY_ADDRESS": ray.get_runtime_context().gcs_address}
 
 
 def _node_ports() -> list[str]:
@@ -55,7 +57,7 @@ def _node_ports() -> list[str]:
         "--node-manager-port",
         "--object-manager-port",
     )
-    return [f"{flag}={_free_port()}" for flag in flags]
+    return [f"{flag}={free_port()}" for flag in flags]
 
 
 @dataclass
@@ -96,6 +98,58 @@ def _stop(proc: subprocess.Popen[bytes], timeout_s: float = 5.0) -> None:
     proc.wait(timeout=30)
 
 
+class _Nodes:
+    """The node processes of one cluster, started with ``ray start --block`` in their own groups."""
+
+    def __init__(self) -> None:
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.temp_dirs: list[str] = []
+
+    def temp_dir(self, prefix: str) -> str:
+        """A temp dir of the cluster's own; short, as Ray's socket paths are limited."""
+        path = tempfile.mkdtemp(prefix=prefix, dir="/tmp")
+        self.temp_dirs.append(path)
+        return path
+
+    def launch(self, args: list[str]) -> subprocess.Popen[bytes]:
+        """Start one node with ``args`` and ports of its own."""
+        common = [f"--object-store-memory={OBJECT_STORE_BYTES}", "--disable-usage-stats", "--block"]
+        proc = subprocess.Popen(
+            [RAY, "start", *args, *common, *_node_ports()],
+            env=ray_env(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.procs.append(proc)
+        return proc
+
+    def stop(self) -> None:
+        """Stop every node, workers first, then the head, and remove their temp dirs."""
+        for proc in reversed(self.procs):
+            _stop(proc)
+        for path in self.temp_dirs:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _launch_head(nodes: _Nodes, cpus: int) -> tuple[subprocess.Popen[bytes], RayCluster]:
+    """The head node with its dashboard (the job server) on loopback."""
+    port, dash = free_port(), free_port()
+    head = nodes.launch(
+        [
+            "--head",
+            f"--port={port}",
+            f"--num-cpus={cpus}",
+            "--include-dashboard=true",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dash}",
+            f"--ray-client-server-port={free_port()}",
+            f"--temp-dir={nodes.temp_dir('rayh')}",
+        ]
+    )
+    return head, RayCluster(f"http://127.0.0.1:{dash}", f"127.0.0.1:{port}", 0)
+
+
 @contextmanager
 def start_ray_cluster(
     *, head_cpus: int = 2, workers: int = 0, worker_cpus: int = 2, timeout_s: float = 120.0
@@ -108,58 +162,24 @@ def start_ray_cluster(
         worker_cpus: CPUs of each worker node.
         timeout_s: longest wait for the job server and for every node to be alive.
     """
-    port, dash = _free_port(), _free_port()
-    temp_dir = tempfile.mkdtemp(prefix="rayh", dir="/tmp")  # short: Ray's socket paths are limited
-    temp_dirs = [temp_dir]
-    common = [
-        f"--object-store-memory={OBJECT_STORE_BYTES}",
-        "--disable-usage-stats",
-        "--block",
-    ]
-    procs: list[subprocess.Popen[bytes]] = []
-
-    def launch(args: list[str]) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [RAY, "start", *args, *common, *_node_ports()],
-            env=ray_env(),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        procs.append(proc)
-        return proc
-
+    nodes = _Nodes()
     try:
-        head = launch(
-            [
-                "--head",
-                f"--port={port}",
-                f"--num-cpus={head_cpus}",
-                "--include-dashboard=true",
-                "--dashboard-host=127.0.0.1",
-                f"--dashboard-port={dash}",
-                f"--ray-client-server-port={_free_port()}",
-                f"--temp-dir={temp_dir}",
-            ]
-        )
-        cluster = RayCluster(f"http://127.0.0.1:{dash}", f"127.0.0.1:{port}", 0)
+        head, cluster = _launch_head(nodes, head_cpus)
         deadline = time.monotonic() + timeout_s
         _wait(lambda: _answers(f"{cluster.address}/api/version"), head, deadline, "job server")
         for _ in range(workers):
             # A temp dir of its own, as on a machine of its own: nodes sharing one would unpack
             # a job's working_dir into the same folder, and one node's re-extraction pulls the
             # folder out from under a driver running in it on the other.
-            own = tempfile.mkdtemp(prefix="rayw", dir="/tmp")
-            temp_dirs.append(own)
-            launch([f"--address={cluster.gcs}", f"--num-cpus={worker_cpus}", f"--temp-dir={own}"])
+            own = nodes.temp_dir("rayw")
+            nodes.launch(
+                [f"--address={cluster.gcs}", f"--num-cpus={worker_cpus}", f"--temp-dir={own}"]
+            )
         _wait(lambda: cluster.alive_nodes() == 1 + workers, head, deadline, "worker nodes")
         cluster.nodes = 1 + workers
         yield cluster
     finally:
-        for proc in reversed(procs):  # workers first, then the head
-            _stop(proc)
-        for path in temp_dirs:
-            shutil.rmtree(path, ignore_errors=True)
+        nodes.stop()
 
 
 def _answers(url: str) -> bool:
@@ -210,10 +230,3 @@ def job_submit(
         if "No available agent" not in proc.stderr or time.monotonic() > deadline:
             return proc
         time.sleep(3)
-
-
-@pytest.fixture
-def ray_head() -> Iterator[str]:
-    """A one-node Ray cluster (a head with 2 CPUs); yields its job server address."""
-    with start_ray_cluster(head_cpus=2) as cluster:
-        yield cluster.address

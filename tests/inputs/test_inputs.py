@@ -15,8 +15,6 @@ import numpy as np
 import pytest
 import rasterio
 import rasterio.windows
-from conftest import shared_path
-from input_files import BANDS_ARG, FILE_BANDS, PRODUCT, write_band, write_band_folder, write_safe
 
 from oceanscan.errors import ConfigError, SceneError
 from oceanscan.inputs import (
@@ -30,6 +28,15 @@ from oceanscan.scan.reader import read_window
 from oceanscan.scene import PixelWindow
 from oceanscan.sentinel2 import BANDS
 from oceanscan.stac import resolve_signer
+from tests.helpers.input_files import (
+    BANDS_ARG,
+    FILE_BANDS,
+    PRODUCT,
+    write_band,
+    write_band_folder,
+    write_safe,
+)
+from tests.helpers.shared import shared_path
 
 
 @pytest.fixture(scope="module")

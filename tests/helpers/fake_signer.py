@@ -1,8 +1,8 @@
 """A stand-in for ``planetary_computer.sign_inplace`` that needs no network.
 
-``--sign fake_signer:sign`` maps every href under ``$OCEANSCAN_TEST_UNSIGNED`` to the same path
-under ``$OCEANSCAN_TEST_SIGNED``, as signing turns an unreadable URL into a readable one, and
-counts its calls in ``CALLS``.
+``--sign tests.helpers.fake_signer:sign`` maps every href under ``$OCEANSCAN_TEST_UNSIGNED`` to
+the same path under ``$OCEANSCAN_TEST_SIGNED``, as signing turns an unreadable URL into a readable
+one, and counts its calls in ``CALLS``.
 """
 
 from __future__ import annotations

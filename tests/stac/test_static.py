@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
 
 import pystac
 import pytest
-from conftest import shared_path
 
 from oceanscan.scene import SceneSpec
 from oceanscan.stac import Rejected, catalog_items, static_scenes
+from tests.helpers.shared import stac_fixture
 
 ITEM = "earthsearch_v1_sentinel-2-l2a_S2B_24MUV_20250731_0_L2A.json"
 
@@ -18,7 +17,7 @@ ITEM = "earthsearch_v1_sentinel-2-l2a_S2B_24MUV_20250731_0_L2A.json"
 @pytest.fixture
 def catalog(tmp_path):
     """Four copies of a real Earth Search item: different days, cloud cover, one broken."""
-    base = json.loads(shared_path("fixtures", "stac", ITEM).read_text())
+    base = stac_fixture(ITEM)
     catalog = pystac.Catalog(id="test", description="static catalog test")
     for day, cloud, broken in ((1, 5.0, False), (2, 50.0, False), (3, 5.0, True), (9, 5.0, False)):
         data = copy.deepcopy(base)

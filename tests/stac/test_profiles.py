@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pystac
 import pytest
-from conftest import shared_path
 
 from oceanscan.errors import SceneError
 from oceanscan.scene import RasterGrid
 from oceanscan.sentinel2 import BAND_INFO, BANDS
 from oceanscan.stac import PROFILES, baseline_offset, detect_profile, item_to_scene
+from tests.helpers.shared import shared_path, stac_fixture
 
 _RES = {b.name: b.resolution_m for b in BAND_INFO}
 _ES_KEYS = {
@@ -127,10 +126,6 @@ ITEM_FILES = sorted(EXPECTED)
 COLLECTION_FILE = "planetarycomputer_sentinel-2-l2a_collection.json"
 
 
-def load(name: str) -> dict[str, Any]:
-    return json.loads(shared_path("fixtures", "stac", name).read_text())
-
-
 def test_every_fixture_is_covered():
     files = {p.name for p in shared_path("fixtures", "stac").glob("*.json")}
     assert files == set(ITEM_FILES) | {COLLECTION_FILE}
@@ -139,7 +134,7 @@ def test_every_fixture_is_covered():
 @pytest.mark.parametrize("name", ITEM_FILES)
 def test_fixture_to_scene(name):
     want = EXPECTED[name]
-    item = load(name)
+    item = stac_fixture(name)
     before = copy.deepcopy(item)
     spec = item_to_scene(item)
 
@@ -177,24 +172,24 @@ def test_fixture_to_scene(name):
 
 @pytest.mark.parametrize("name", ITEM_FILES)
 def test_pystac_item_gives_the_same_scene(name):
-    item = load(name)
+    item = stac_fixture(name)
     assert item_to_scene(pystac.Item.from_dict(item, migrate=False)) == item_to_scene(item)
 
 
 @pytest.mark.parametrize("name", ITEM_FILES)
 def test_forcing_the_detected_profile_changes_nothing(name):
-    item = load(name)
+    item = stac_fixture(name)
     spec = item_to_scene(item)
     assert item_to_scene(item, profile=spec.provider) == spec
 
 
 def test_collection_is_not_an_item():
     with pytest.raises(SceneError, match="not a STAC Item"):
-        item_to_scene(load(COLLECTION_FILE))
+        item_to_scene(stac_fixture(COLLECTION_FILE))
 
 
 def test_earthsearch_without_boa_flag_trusts_raster_bands():
-    item = load(ITEM_FILES[1])
+    item = stac_fixture(ITEM_FILES[1])
     del item["properties"]["earthsearch:boa_offset_applied"]
     spec = item_to_scene(item)
     assert spec.provider == "earthsearch"
@@ -203,20 +198,20 @@ def test_earthsearch_without_boa_flag_trusts_raster_bands():
 
 
 def test_boa_flag_false_uses_raster_bands():
-    item = load(ITEM_FILES[1])
+    item = stac_fixture(ITEM_FILES[1])
     item["properties"]["earthsearch:boa_offset_applied"] = False
     assert item_to_scene(item).offset == pytest.approx(-0.1)
 
 
 def test_raster_bands_that_disagree_are_rejected():
-    item = load(ITEM_FILES[0])
+    item = stac_fixture(ITEM_FILES[0])
     item["assets"]["nir08"]["raster:bands"][0]["offset"] = 0
     with pytest.raises(SceneError, match="differ between bands"):
         item_to_scene(item)
 
 
 def test_partial_raster_bands_fall_back_to_processing_baseline():
-    item = load(ITEM_FILES[0])
+    item = stac_fixture(ITEM_FILES[0])
     del item["assets"]["red"]["raster:bands"]
     item["properties"]["s2:processing_baseline"] = "02.14"
     spec = item_to_scene(item)
@@ -225,7 +220,7 @@ def test_partial_raster_bands_fall_back_to_processing_baseline():
 
 
 def test_planetary_computer_without_baseline_is_rejected():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     del item["properties"]["s2:processing_baseline"]
     with pytest.raises(SceneError, match="s2:processing_baseline"):
         item_to_scene(item)
@@ -253,7 +248,7 @@ def test_baseline_offset_rejects_malformed(bad):
 
 
 def test_missing_band_names_band_and_key():
-    item = load(ITEM_FILES[0])
+    item = stac_fixture(ITEM_FILES[0])
     del item["assets"]["nir08"]
     with pytest.raises(SceneError, match=r"B8A.*nir08") as info:
         item_to_scene(item)
@@ -261,21 +256,21 @@ def test_missing_band_names_band_and_key():
 
 
 def test_missing_projection_is_rejected():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     del item["assets"]["B05"]["proj:transform"]
     with pytest.raises(SceneError, match=r"B05.*proj:transform"):
         item_to_scene(item)
 
 
 def test_missing_crs_is_rejected():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     del item["properties"]["proj:epsg"]
     with pytest.raises(SceneError, match="proj:code/proj:epsg"):
         item_to_scene(item)
 
 
 def test_projection_on_item_level_is_used():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     shape, transform = (
         item["assets"]["B02"].pop("proj:shape"),
         item["assets"]["B02"].pop("proj:transform"),
@@ -285,7 +280,7 @@ def test_projection_on_item_level_is_used():
 
 
 def test_proj_code_is_accepted_on_item_and_asset():
-    item = load(ITEM_FILES[0])
+    item = stac_fixture(ITEM_FILES[0])
     del item["properties"]["proj:epsg"]
     item["properties"]["proj:code"] = "EPSG:32724"
     assert item_to_scene(item).grid.crs == "EPSG:32724"
@@ -296,7 +291,7 @@ def test_proj_code_is_accepted_on_item_and_asset():
 
 
 def test_nine_number_transform_is_accepted():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     for asset in item["assets"].values():
         if "proj:transform" in asset:
             asset["proj:transform"] = [*asset["proj:transform"], 0, 0, 1]
@@ -304,14 +299,14 @@ def test_nine_number_transform_is_accepted():
 
 
 def test_ten_metre_grid_that_is_not_ten_metres_is_rejected():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     item["assets"]["B02"]["proj:transform"] = [20.0, 0.0, 199980.0, 0.0, -20.0, 700020.0]
     with pytest.raises(SceneError, match="not a north-up 10 m grid"):
         item_to_scene(item)
 
 
 def test_ten_metre_bands_must_share_a_grid():
-    item = load(ITEM_FILES[4])
+    item = stac_fixture(ITEM_FILES[4])
     item["assets"]["B08"]["proj:transform"] = [10.0, 0.0, 199990.0, 0.0, -10.0, 700020.0]
     with pytest.raises(SceneError, match="B08"):
         item_to_scene(item)
@@ -319,7 +314,7 @@ def test_ten_metre_bands_must_share_a_grid():
 
 def test_unknown_profile_is_a_value_error():
     with pytest.raises(ValueError, match=r"'nasa'.*earthsearch"):
-        item_to_scene(load(ITEM_FILES[0]), profile="nasa")
+        item_to_scene(stac_fixture(ITEM_FILES[0]), profile="nasa")
 
 
 def test_not_an_item_type_error():
@@ -328,7 +323,7 @@ def test_not_an_item_type_error():
 
 
 def test_detection_without_provider_hints_uses_asset_keys():
-    es = load(ITEM_FILES[1])
+    es = stac_fixture(ITEM_FILES[1])
     es["links"] = []
     es["properties"] = {
         k: v for k, v in es["properties"].items() if not k.startswith("earthsearch:")
@@ -338,7 +333,7 @@ def test_detection_without_provider_hints_uses_asset_keys():
             "https://sentinel-cogs.s3.us-west-2.amazonaws.com", "/data"
         )
     assert detect_profile(pystac.Item.from_dict(es)).name == "earthsearch"
-    pc = load(ITEM_FILES[4])
+    pc = stac_fixture(ITEM_FILES[4])
     pc["links"] = []
     for asset in pc["assets"].values():
         asset["href"] = "/data/" + asset["href"].rsplit("/", 1)[-1]
@@ -346,66 +341,6 @@ def test_detection_without_provider_hints_uses_asset_keys():
     pc["assets"] = {}
     with pytest.raises(SceneError, match="cannot tell the provider"):
         detect_profile(pystac.Item.from_dict(pc))
-
-
-def test_href_modifier_per_href():
-    def sign(href: str) -> str:
-        return href + "?sig=abc"
-
-    spec = item_to_scene(load(ITEM_FILES[4]), href_modifier=sign)
-    assert all(b.href.endswith(".tif?sig=abc") for b in spec.bands)
-    assert spec.scl is not None and spec.scl.href.endswith("?sig=abc")
-
-
-def test_unannotated_href_modifier_falls_back_to_hrefs():
-    spec = item_to_scene(
-        load(ITEM_FILES[1]), href_modifier=lambda h: h.replace("https://", "s3://")
-    )
-    assert all(b.href.startswith("s3://sentinel-cogs") for b in spec.bands)
-
-
-def test_item_modifier_in_place_like_sign_inplace():
-    calls = []
-
-    def sign_inplace(item):
-        calls.append(item.id)
-        for asset in item.assets.values():
-            asset.href = asset.href + "?token=t"
-
-    original = load(ITEM_FILES[3])
-    spec = item_to_scene(original, href_modifier=sign_inplace)
-    assert calls == [original["id"]]
-    assert all(b.href.endswith("?token=t") for b in spec.bands)
-    assert "?token" not in original["assets"]["B02"]["href"]
-
-
-def test_item_modifier_returning_item():
-    def to_local(item: pystac.Item) -> pystac.Item:
-        out = item.clone()
-        for asset in out.assets.values():
-            asset.href = "/mirror/" + asset.href.rsplit("/", 1)[-1]
-        return out
-
-    spec = item_to_scene(load(ITEM_FILES[3]), href_modifier=to_local)
-    assert spec.bands[1].href == "/mirror/T24XWR_20220612T182919_B02_10m.tif"
-
-
-def test_href_modifier_with_wrong_return_type():
-    with pytest.raises(TypeError, match="must return a str"):
-        item_to_scene(load(ITEM_FILES[3]), href_modifier=lambda h: h.encode())
-
-
-def test_relative_hrefs_resolve_against_self_link():
-    item = load(ITEM_FILES[4])
-    for asset in item["assets"].values():
-        asset["href"] = "./" + asset["href"].rsplit("/", 1)[-1]
-    with pytest.raises(SceneError, match="relative"):
-        item_to_scene({**item, "links": []})
-    item["links"] = [{"rel": "self", "href": "http://example.test/cat/items/x/x.json"}]
-    spec = item_to_scene(item)
-    assert (
-        spec.bands[1].href == "http://example.test/cat/items/x/T53NKG_20250312T014549_B02_10m.tif"
-    )
 
 
 def test_profiles_cover_the_eleven_bands():
