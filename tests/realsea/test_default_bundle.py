@@ -2,7 +2,7 @@
 
 A regression of the shipped model (a retrain with a worse recipe, a changed input transform)
 cannot land. The Manila-area scenes are held to the real-sea goals of docs/model.md, which the
-bundle meets. On Durban it does not yet meet them (recall of the traced filaments 0.22 against
+bundle meets. On Durban it does not yet meet them (recall of the traced filaments 0.50 against
 the goal 0.6, other water flagged 0.086 % against 0.05 %, docs/model.md "Where it fails"), so
 Durban is held to a floor just under the measured figures; raise it with every better model.
 """
@@ -19,9 +19,9 @@ from oceanscan.realsea.measure import measure_durban, measure_false_alarms
 from oceanscan.realsea.scenes import load_scene
 from tests.helpers.shared import real_dir
 
-#: Measured for the shipped bundle: recall 0.221, other water flagged 0.00086 (goals: >= 0.6 and
+#: Measured for the shipped bundle: recall 0.505, other water flagged 0.00086 (goals: >= 0.6 and
 #: <= 0.0005).
-DURBAN_RECALL_FLOOR = 0.2
+DURBAN_RECALL_FLOOR = 0.45
 DURBAN_OTHER_WATER_CEILING = 0.001
 
 #: FDI figures are not judged here (benchmarks/real_sea.py tunes FDI on synthetic data).
