@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,7 +190,9 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _wait(ready, head: subprocess.Popen[bytes], deadline: float, what: str) -> None:
+def _wait(
+    ready: Callable[[], bool], head: subprocess.Popen[bytes], deadline: float, what: str
+) -> None:
     while True:
         try:
             if ready():
@@ -203,7 +205,12 @@ def _wait(ready, head: subprocess.Popen[bytes], deadline: float, what: str) -> N
 
 
 def job_submit(
-    address: str, entrypoint: list[str], *, working_dir: Path, extra: list[str] = (), timeout_s=400
+    address: str,
+    entrypoint: list[str],
+    *,
+    working_dir: Path,
+    extra: Sequence[str] = (),
+    timeout_s: float = 400,
 ) -> subprocess.CompletedProcess[str]:
     """``ray job submit --address ADDRESS --working-dir DIR [extra] -- ENTRYPOINT``, waited for.
 
