@@ -4,6 +4,8 @@ loopback (pgstac, SeaweedFS S3, nginx) and local multi-process Ray clusters for 
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,6 +21,12 @@ from tests.helpers.servers import (
     running_s3,
 )
 from tests.helpers.shared import shared_path
+
+# The coastline's polygon index (oceanscan.coastline) is cached here rather than in the user's
+# cache directory; it survives between runs of the suite on one machine.
+os.environ.setdefault(
+    "OCEANSCAN_CACHE_DIR", str(Path(tempfile.gettempdir()) / "oceanscan-tests-cache")
+)
 
 
 @pytest.fixture(scope="session")

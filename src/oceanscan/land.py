@@ -33,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 from affine import Affine
 
+from oceanscan.coastline import PolygonIndex, load_polygon_index
 from oceanscan.scene import Land, RasterGrid, SceneSpec
 
 if TYPE_CHECKING:
@@ -67,8 +68,9 @@ _EARTH_M_PER_DEG = 111_320.0
 class Coastline:
     """The world's land polygons from roaring-landmask, loaded on first use.
 
-    Loading takes about 4 s and holds about 600 MB (745,000 polygons) until the object is dropped
-    or :meth:`release` is called; a scan keeps one for the planning of all its scenes.
+    The polygons are indexed once per machine and memory-mapped from the cache afterwards
+    (:mod:`oceanscan.coastline`); only those near a scene are parsed. A scan keeps one object for
+    the planning of all its scenes.
 
     Args:
         provider: ``"osm"`` (OpenStreetMap land polygons, the default: the most detailed) or
@@ -82,7 +84,7 @@ class Coastline:
         if provider not in ("osm", "gshhg"):
             raise ValueError(f"Unknown coastline provider {provider!r}; must be 'osm' or 'gshhg'")
         self.provider = provider
-        self._loaded: tuple[Any, npt.NDArray[np.float64]] | None = None
+        self._loaded: PolygonIndex | None = None
 
     @property
     def dataset(self) -> str:
@@ -94,30 +96,27 @@ class Coastline:
             version = "?"
         return f"{name} (roaring-landmask {version})"
 
-    def _world(self) -> tuple[Any, npt.NDArray[np.float64]]:
-        """The polygons (a shapely array) and their ``(west, south, east, north)`` bounds."""
+    def _index(self) -> PolygonIndex:
+        """The polygon index, loaded on first use (:func:`oceanscan.coastline.load_polygon_index`)."""
         if self._loaded is None:
-            import shapely
-
             try:
-                import roaring_landmask
+                import roaring_landmask  # noqa: F401  # only to name the missing package
             except ImportError as err:
                 raise ImportError(
                     "land from a coastline needs the roaring-landmask package: pip install "
                     "roaring-landmask (or set land: scl in the scan config)"
                 ) from err
-            provider = (
-                roaring_landmask.LandmaskProvider.Osm
-                if self.provider == "osm"
-                else roaring_landmask.LandmaskProvider.Gshhg
-            )
-            parts = shapely.get_parts(shapely.from_wkb(roaring_landmask.Shapes.wkb(provider)))
-            self._loaded = (parts, shapely.bounds(parts))
-            log.info("coastline: %d land polygons loaded (%s)", len(parts), self.dataset)
+            self._loaded = load_polygon_index(self.provider)
+            log.info("coastline: %d land polygons indexed (%s)", len(self._loaded), self.dataset)
         return self._loaded
 
+    def polygons_near(self, west: float, south: float, east: float, north: float) -> Any:
+        """The land polygons (lon/lat, a shapely array) whose bounds meet the box."""
+        index = self._index()
+        return index.polygons(index.near(west, south, east, north))
+
     def release(self) -> None:
-        """Drop the loaded polygons (they are loaded again on the next use)."""
+        """Drop the loaded index (it is loaded again on the next use)."""
         self._loaded = None
 
     def land(self, grid: RasterGrid, *, buffer_m: float = DEFAULT_BUFFER_M) -> shapely.Geometry:
@@ -142,17 +141,11 @@ class Coastline:
         # Land within the buffer of the grid matters; a pixel more covers curved edges.
         pad = buffer_m + 2 * grid.resolution
         boxes = _lonlat_boxes(grid.crs, (left - pad, bottom - pad, right + pad, top + pad))
-        parts, bounds = self._world()
         pieces = []
         for west, south, east, north in boxes:
-            near = (
-                (bounds[:, 0] <= east)
-                & (bounds[:, 2] >= west)
-                & (bounds[:, 1] <= north)
-                & (bounds[:, 3] >= south)
-            )
-            if near.any():
-                pieces.append(shapely.clip_by_rect(parts[near], west, south, east, north))
+            near = self.polygons_near(west, south, east, north)
+            if len(near):
+                pieces.append(shapely.clip_by_rect(near, west, south, east, north))
         if not pieces:
             return shapely.Polygon()
         lonlat = np.concatenate(pieces)
