@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks._mdd import MDD_BANDS, bundle_as_mdd, load_scene_predictor
+
 PROJECT = Path(__file__).resolve().parents[2]
 BENCHMARKS = PROJECT / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-from _mdd import MDD_BANDS, bundle_as_mdd, load_scene_predictor
 
 
 def _missing(message: str) -> None:
