@@ -241,6 +241,7 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
     import torch
 
     from oceanscan.model import default_bundle_dir, load_bundle
+    from oceanscan.scan.predictor import cpu_threads
 
     bundle = load_bundle(default_bundle_dir())
     network = bundle_as_mdd(bundle)
@@ -267,10 +268,11 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
             _rate(mdd_forward, [t[None] for t in mdd_tiles], args.image_size, mdd_window)
         )
         rounds["oceanscan_all_cores"].append(_rate(os_forward, os_batches, tile, tile + 2 * margin))
-        torch.set_num_threads(1)  # what Ray gives the predictor actor (predictor_cpus < 1)
+        torch.set_num_threads(cpu_threads(None, actors=1))  # what the scan's one actor takes
         rounds["oceanscan_actor_threads"].append(
             _rate(os_forward, os_batches, tile, tile + 2 * margin)
         )
+        torch.set_num_threads(1)
         rounds["marinedebrisdetector_one_thread"].append(
             _rate(mdd_forward, [t[None] for t in mdd_tiles], args.image_size, mdd_window)
         )

@@ -6,12 +6,15 @@ and an equivariant predictor is left unchanged."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
+import torch
 
 from oceanscan.model import load_bundle
 from oceanscan.model.tta import DIHEDRAL, average_views
-from oceanscan.scan.predictor import Predictor, resolve_device
+from oceanscan.scan.predictor import Predictor, cpu_threads, resolve_device
 
 
 def _batch(n=3, size=48, seed=0):
@@ -101,3 +104,25 @@ def test_dihedral_average_of_an_equivariant_predictor_is_the_predictor():
     np.testing.assert_allclose(average_views(predict, batch, "dihedral"), predict(batch), rtol=1e-6)
     with pytest.raises(ValueError, match="square"):
         average_views(predict, np.zeros((1, 3, 8, 6), dtype=np.float32), "dihedral")
+
+
+def test_cpu_threads_come_from_the_node_unless_given():
+    cpus = len(os.sched_getaffinity(0))
+    assert cpu_threads(None, actors=1) == cpus
+    assert cpu_threads(None, actors=cpus * 2) == 1  # never below one thread
+    assert cpu_threads(3, actors=8) == 3
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        cpu_threads(0, actors=1)
+    with pytest.raises(ValueError, match="actors must be >= 1"):
+        cpu_threads(None, actors=0)
+
+
+def test_a_cpu_predictor_takes_its_threads(tiny_bundle):
+    before = torch.get_num_threads()
+    try:
+        Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1)
+        assert torch.get_num_threads() == 1
+        Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", actors=1)
+        assert torch.get_num_threads() == len(os.sched_getaffinity(0))
+    finally:
+        torch.set_num_threads(before)

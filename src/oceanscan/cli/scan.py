@@ -91,6 +91,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         "--margin", type=integer(0), dest="margin_px", help="context margin, pixels"
     )
     parser.add_argument("--workers", type=integer(1), help="predictor actors (one GPU each)")
+    parser.add_argument(
+        "--threads",
+        type=integer(1),
+        dest="predictor_threads",
+        help="torch threads per predictor actor on CPU (default: the node's CPUs / workers)",
+    )
     parser.add_argument("--batch-size", type=integer(1), help="tiles per predictor batch")
     parser.add_argument("--limit", type=integer(1), help="at most this many scenes per region")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"))
@@ -190,6 +196,7 @@ _OVERRIDES = (
     "tile_size_px",
     "margin_px",
     "workers",
+    "predictor_threads",
     "batch_size",
     "limit",
     "device",

@@ -136,6 +136,9 @@ class ScanConfig(BaseModel):
             must differ from the read tasks' 0.5: Ray Data fuses a task map into the following
             actor map when their resource requests match, and reads would then run inside the
             actor, serially with prediction.
+        predictor_threads: torch threads of each predictor actor on CPU; defaults to the CPUs of
+            the actor's node divided by ``workers`` (set it on clusters whose nodes hold unequal
+            shares of the actors).
         batch_size: tiles per predictor batch.
         read_concurrency: parallel tile-read tasks; defaults to Ray Data's choice.
         device: ``auto`` uses CUDA when the actor has a GPU.
@@ -182,6 +185,7 @@ class ScanConfig(BaseModel):
     margin_px: int = Field(default=32, ge=0)
     workers: int = Field(default=1, ge=1)
     predictor_cpus: float = Field(default=0.75, gt=0.0, le=64.0)
+    predictor_threads: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=4, ge=1)
     read_concurrency: int | None = Field(default=None, ge=1)
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -92,6 +92,8 @@ def execute(
             "device": "cuda" if gpu else "cpu",
             "autocast_bf16": config.autocast_bf16,
             "tta": plan.run_attrs["tta"],
+            "threads": config.predictor_threads,
+            "actors": config.workers,
         },
         batch_size=config.batch_size,
         batch_format="numpy",
