@@ -248,10 +248,12 @@ def _model_only(args: argparse.Namespace, scenes: list[Any]) -> dict[str, Any]:
     import torch
 
     from oceanscan.model import load_bundle
+    from oceanscan.scan.predictor import cpu_threads
     from oceanscan.scan.reader import read_window
     from oceanscan.scan.tiling import pad_to_tile, plan_tiles
 
-    torch.set_num_threads(1)  # what Ray gives a num_cpus=1 actor
+    threads = cpu_threads(None, actors=1)  # what the scan's one predictor actor takes
+    torch.set_num_threads(threads)
     bundle = load_bundle(args.bundle)
     tiles, pixels = [], 0
     for spec in scenes:
@@ -271,7 +273,7 @@ def _model_only(args: argparse.Namespace, scenes: list[Any]) -> dict[str, Any]:
         "pixels": pixels,
         "seconds": seconds,
         "pixels_per_s": pixels / seconds,
-        "torch_threads": 1,
+        "torch_threads": threads,
     }
 
 
