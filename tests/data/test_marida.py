@@ -12,6 +12,8 @@ from oceanscan.data import (
     MaridaDataset,
     RandomFlipRotate,
     label_counts,
+    labelled_batches,
+    labelled_patches,
     load_patch,
     normalize,
     patch_paths,
@@ -159,3 +161,20 @@ def test_reads_a_synthetic_set_end_to_end(tmp_path):
     assert total == 10
     counts = label_counts(root)
     assert counts[1] > 0 and counts[0] > 50 * counts[1]  # debris is rare
+
+
+def test_labelled_batches_stack_the_patches_in_order(tmp_path):
+    root = write_patches(tmp_path / "synth", 24, size=32, seed=5)
+    patches = list(labelled_patches(root, "val"))
+    batches = list(labelled_batches(root, "val", batch_size=3))
+    assert [len(images) for images, _ in batches] == [
+        min(3, len(patches) - i) for i in range(0, len(patches), 3)
+    ]
+    np.testing.assert_array_equal(
+        np.concatenate([images for images, _ in batches]), np.stack([r for r, _ in patches])
+    )
+    np.testing.assert_array_equal(
+        np.concatenate([targets for _, targets in batches]), np.stack([t for _, t in patches])
+    )
+    with pytest.raises(ValueError, match="batch_size must be >= 1"):
+        next(labelled_batches(root, "val", batch_size=0))

@@ -32,6 +32,7 @@ __all__ = [
     "MaridaDataset",
     "Split",
     "label_counts",
+    "labelled_batches",
     "labelled_patches",
     "load_patch",
     "patch_paths",
@@ -321,3 +322,38 @@ def labelled_patches(
             targets == IGNORE_INDEX, IGNORE_INDEX, (targets == positive).astype(np.int64)
         )
         yield np.asarray(reflectance, dtype=np.float32), binary
+
+
+def labelled_batches(
+    root: str | os.PathLike[str],
+    split: Split,
+    mapping: ClassMapping = "binary",
+    *,
+    batch_size: int,
+) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
+    """:func:`labelled_patches` stacked for a forward pass: up to ``batch_size`` patches of one shape.
+
+    A batch ends early where the patch shape changes, so splits of mixed sizes batch as well.
+
+    Yields:
+        float32 reflectance ``(N, 11, H, W)`` and int64 targets ``(N, H, W)``.
+
+    Raises:
+        ValueError: for ``batch_size < 1``.
+        DatasetNotFoundError: when the split file or a patch file is missing.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    images: list[npt.NDArray[np.float32]] = []
+    targets: list[npt.NDArray[np.int64]] = []
+    for reflectance, binary in labelled_patches(root, split, mapping):
+        if images and reflectance.shape != images[0].shape:
+            yield np.stack(images), np.stack(targets)
+            images, targets = [], []
+        images.append(reflectance)
+        targets.append(binary)
+        if len(images) == batch_size:
+            yield np.stack(images), np.stack(targets)
+            images, targets = [], []
+    if images:
+        yield np.stack(images), np.stack(targets)

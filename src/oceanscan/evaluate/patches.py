@@ -17,7 +17,6 @@ per patch: one crossing a patch edge counts once in each patch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +25,8 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from oceanscan.classes import IGNORE_INDEX, map_labels, positive_class
-from oceanscan.data import load_patch, read_split_ids
+from oceanscan.classes import IGNORE_INDEX
+from oceanscan.data import labelled_batches, labelled_patches
 from oceanscan.metrics import ConfusionMatrix, FalseDetections
 from oceanscan.model import load_bundle
 from oceanscan.sentinel2 import fdi
@@ -74,20 +73,6 @@ def best_f1_threshold(
     f1 = 2 * tp[last] / (tp[last] + fp[last] + positives)
     best = int(np.argmax(f1))
     return float(s[last][best]), float(f1[best])
-
-
-def _labelled_patches(
-    root: str | Path, split: str, mapping: str
-) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
-    """Reflectance (11,H,W) and binary targets (1 positive, 0 other, IGNORE_INDEX unlabelled)."""
-    positive = positive_class(mapping)  # type: ignore[arg-type]
-    for patch_id in read_split_ids(root, split):
-        reflectance, classes, _ = load_patch(root, patch_id)
-        targets = map_labels(classes, mapping)  # type: ignore[arg-type]
-        binary = np.where(
-            targets == IGNORE_INDEX, IGNORE_INDEX, (targets == positive).astype(np.int64)
-        )
-        yield np.asarray(reflectance, dtype=np.float32), binary
 
 
 #: Area of one pixel of MARIDA's (and the synthetic patches') 10 m grid, in square metres.
@@ -146,7 +131,7 @@ def evaluate_fdi_baseline(
         ``labelled_pixels``, ``name`` (``"fdi"``) and ``tuned_on``.
     """
     scores, targets = [], []
-    for reflectance, binary in _labelled_patches(root, tune_split, mapping):
+    for reflectance, binary in labelled_patches(root, tune_split, mapping):
         labelled = binary != IGNORE_INDEX
         scores.append(fdi(reflectance, axis=0)[labelled])
         targets.append(binary[labelled])
@@ -155,7 +140,7 @@ def evaluate_fdi_baseline(
         np.concatenate(targets) if targets else np.zeros(0, dtype=np.int64),
     )
     tally = _Tally()
-    for reflectance, binary in _labelled_patches(root, split, mapping):
+    for reflectance, binary in labelled_patches(root, split, mapping):
         tally.add(fdi(reflectance, axis=0), threshold, binary)
     result = tally.result(threshold)
     result.update(name="fdi", tuned_on=tune_split)
@@ -182,25 +167,9 @@ def evaluate_bundle(
     bundle = load_bundle(bundle_dir)
     mapping = str(bundle.meta.get("class_mapping", "binary"))
     tally = _Tally()
-    images: list[npt.NDArray[np.float32]] = []
-    labels: list[npt.NDArray[np.int64]] = []
-
-    def flush() -> None:
-        prob = bundle.predict_proba(np.stack(images))
-        for p, t in zip(prob, labels, strict=True):
+    for images, targets in labelled_batches(root, split, mapping, batch_size=batch_size):
+        for p, t in zip(bundle.predict_proba(images), targets, strict=True):
             tally.add(p, bundle.threshold, t)
-        images.clear()
-        labels.clear()
-
-    for reflectance, binary in _labelled_patches(root, split, mapping):
-        if images and reflectance.shape != images[0].shape:
-            flush()
-        images.append(reflectance)
-        labels.append(binary)
-        if len(images) == batch_size:
-            flush()
-    if images:
-        flush()
     result = tally.result(bundle.threshold)
     result.update(
         split=split,

@@ -23,11 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import fsspec
-import numpy as np
 import torch
 
 from oceanscan.classes import IGNORE_INDEX
-from oceanscan.data.marida import Split, labelled_patches
+from oceanscan.data.marida import Split, labelled_batches
 from oceanscan.metrics import ThresholdSweep
 from oceanscan.model.bundle import ModelBundle, load_bundle
 from oceanscan.model.bundle_format import WEIGHTS_FILE, check_inference
@@ -72,26 +71,11 @@ def _sweep(
     """Counts of labelled pixels per probability bin, over ``split``; and the patch count."""
     mapping = str(bundle.meta.get("class_mapping", "binary"))
     sweep = ThresholdSweep(positive=1, ignore_index=IGNORE_INDEX)
-    images: list[np.ndarray] = []
-    targets: list[np.ndarray] = []
     patches = 0
-
-    def flush() -> None:
-        prob = bundle.predict_proba(np.stack(images), tta=tta)
-        sweep.update(torch.from_numpy(prob), torch.from_numpy(np.stack(targets)))
-        images.clear()
-        targets.clear()
-
-    for reflectance, binary in labelled_patches(root, split, mapping):  # type: ignore[arg-type]
-        if images and reflectance.shape != images[0].shape:
-            flush()
-        images.append(reflectance)
-        targets.append(binary)
-        patches += 1
-        if len(images) == batch_size:
-            flush()
-    if images:
-        flush()
+    for images, targets in labelled_batches(root, split, mapping, batch_size=batch_size):  # type: ignore[arg-type]
+        prob = bundle.predict_proba(images, tta=tta)
+        sweep.update(torch.from_numpy(prob), torch.from_numpy(targets))
+        patches += len(images)
     return sweep, patches
 
 
