@@ -104,16 +104,11 @@ class Predictor:
         self.tta = tta
 
     def _predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
-        import torch
-
-        with torch.inference_mode():
-            x = torch.from_numpy(tiles)
-            if self.device == "cuda":
-                x = x.to(self.device, non_blocking=True)
-            out = self.bundle.predict_proba(
-                x, device=self.device, autocast_bf16=self.autocast_bf16, tta=self.tta
-            )
-        return np.asarray(out, dtype=np.float32)
+        # predict_proba moves the tiles to the device itself, view by view under test-time
+        # augmentation, so they are not copied there (and back for the views) first.
+        return self.bundle.predict_proba(
+            tiles, device=self.device, autocast_bf16=self.autocast_bf16, tta=self.tta
+        )
 
     def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
         """Score one batch (see the class docstring for the columns)."""
