@@ -293,14 +293,6 @@ def test_predict_proba_pads_and_crops_any_size(tmp_path, model):
     assert tiny.shape == (1, 5, 3)
 
 
-def test_predict_proba_with_a_channels_last_model(tmp_path, model):
-    bundle = load_bundle(_save(tmp_path / "b", model))
-    x = _reflectance()
-    reference = bundle.predict_proba(x)
-    bundle.model.to(memory_format=torch.channels_last)
-    np.testing.assert_allclose(bundle.predict_proba(x), reference, rtol=1e-4, atol=1e-5)
-
-
 def test_predict_proba_bf16_autocast_close_to_float32(tmp_path, model):
     bundle = load_bundle(_save(tmp_path / "b", model))
     x = _reflectance()

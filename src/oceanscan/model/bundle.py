@@ -12,7 +12,7 @@ import hashlib
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from oceanscan.model.bundle_format import (
     check_threshold,
 )
 from oceanscan.model.export import save_bundle
+from oceanscan.model.inference import fold_batchnorm, forward_tiles
 from oceanscan.model.tta import average_views
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet
 
@@ -75,6 +76,7 @@ class ModelBundle:
     model_id: str
     path: Path | str
     tta: str = "none"
+    _networks: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def class_mapping(self) -> str:
@@ -134,8 +136,8 @@ class ModelBundle:
 
         Args:
             reflectance: ``(N, bands, H, W)`` surface reflectance, NaN where missing.
-            device: where to run; defaults to the device of the model's parameters (the model
-                is moved there if needed).
+            device: where to run; defaults to the device of the model's parameters (the
+                inference network of :meth:`_network` is built there).
             autocast_bf16: run the network under bfloat16 autocast (on GPUs with bf16 support);
                 the softmax is always float32.
             tta: view set to average (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to the
@@ -156,6 +158,19 @@ class ModelBundle:
             np.asarray(reflectance.cpu() if isinstance(reflectance, Tensor) else reflectance),
             views,
         )
+
+    def _network(self, device: torch.device) -> nn.Module:
+        """What :meth:`predict_proba` runs on ``device``: :attr:`model` with its BatchNorm folded.
+
+        Built on first use per device (:func:`oceanscan.model.inference.fold_batchnorm`), in
+        ``channels_last``, the layout of the fastest convolution kernels of oneDNN and cuDNN;
+        :attr:`model` itself stays the trained network, state dict and all.
+        """
+        key = str(device)
+        if key not in self._networks:
+            network = fold_batchnorm(self.model)
+            self._networks[key] = network.to(device, memory_format=torch.channels_last)
+        return self._networks[key]
 
     def _predict_view(
         self,
@@ -178,36 +193,21 @@ class ModelBundle:
             )
         if not (x.is_floating_point()):
             raise ValueError(f"reflectance must be floating point, got {x.dtype}")
-        first = next(self.model.parameters())
-        dev = torch.device(device) if device is not None else first.device
-        if first.device != dev:
-            self.model.to(dev)
-        self.model.eval()
+        dev = torch.device(device) if device is not None else next(self.model.parameters()).device
+        network = self._network(dev)
         # The very function the training datasets call, so scan inputs match training inputs.
         x = model_input(x.to(device=dev, dtype=torch.float32), self.meta["normalization"])
         h, w = x.shape[-2:]
-        x = _pad_to_multiple(x, DOWNSAMPLING)
-        if _is_channels_last(self.model):
-            x = x.contiguous(memory_format=torch.channels_last)
+        x = _pad_to_multiple(x, DOWNSAMPLING).contiguous(memory_format=torch.channels_last)
         with (
             torch.inference_mode(),
             torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast_bf16),
         ):
-            logits = self.model(x)
+            logits = forward_tiles(network, x)
         prob = logits.float().softmax(dim=1)[:, self.positive_class]
         top, left = _pad_before(h), _pad_before(w)
         prob = prob[:, top : top + h, left : left + w]
         return prob.cpu().numpy().astype(np.float32, copy=False)
-
-
-def _is_channels_last(model: nn.Module) -> bool:
-    """Whether the model's first convolution weight was converted to channels_last."""
-    weight = next((p for p in model.parameters() if p.dim() == 4), None)
-    return (
-        weight is not None
-        and not weight.is_contiguous()
-        and weight.is_contiguous(memory_format=torch.channels_last)
-    )
 
 
 def _pad_before(size: int, multiple: int = DOWNSAMPLING) -> int:

@@ -2,8 +2,8 @@
 
 Ray Data builds one instance per actor (``map_batches(Predictor, concurrency=...)``), so the
 model bundle is loaded once per actor and reused for every batch. The network runs in
-``channels_last`` memory format (the fast path of both cuDNN and oneDNN), under bf16 autocast on
-CUDA and in float32 on CPU.
+``channels_last`` memory format with its BatchNorm folded (:mod:`oceanscan.model.inference`),
+under bf16 autocast on CUDA and in float32 on CPU.
 
 On CPU the actor sizes its torch threads from its node: Ray sets ``OMP_NUM_THREADS=1`` for an
 actor that reserves less than one CPU (the predictor reserves 0.75 so reads can always be
@@ -95,9 +95,7 @@ class Predictor:
         self.device = resolve_device(device)
         if self.device == "cpu":
             torch.set_num_threads(cpu_threads(threads, actors))
-        self.bundle = load_bundle(bundle_dir)
-        self.bundle.model.eval()
-        self.bundle.model.to(self.device, memory_format=torch.channels_last)
+        self.bundle = load_bundle(bundle_dir, map_location=self.device)
         self.autocast_bf16 = autocast_bf16 and self.device == "cuda"
         self.margin = margin
         self.tile_size = tile_size
