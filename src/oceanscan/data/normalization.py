@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-__all__ = ["MARIDA_MEAN", "MARIDA_STD", "normalize"]
+__all__ = ["MARIDA_MEAN", "MARIDA_STD", "band_values", "normalize"]
 
 #: Per-band mean reflectance of MARIDA's training patches (B01..B12, BANDS order).
 MARIDA_MEAN: npt.NDArray[np.float32] = np.array(
@@ -38,7 +38,12 @@ MARIDA_STD: npt.NDArray[np.float32] = np.array(
 A = TypeVar("A", npt.NDArray[np.floating], torch.Tensor)
 
 
-def _per_band(values: npt.ArrayLike, name: str, n_bands: int) -> npt.NDArray[np.float32]:
+def band_values(values: npt.ArrayLike, name: str, n_bands: int) -> npt.NDArray[np.float32]:
+    """``values`` as one finite float32 per band (positive when ``name`` is ``"std"``).
+
+    Raises:
+        ValueError: naming ``name``, for a wrong count, a non-finite value or a std <= 0.
+    """
     arr = np.asarray(values, dtype=np.float32).reshape(-1)
     if arr.size != n_bands:
         raise ValueError(f"{name} must hold one value per band ({n_bands}), got {arr.size} values")
@@ -82,8 +87,8 @@ def normalize(
             f"reflectance must have shape (..., C, H, W), got {tuple(reflectance.shape)}"
         )
     n_bands = int(reflectance.shape[-3])
-    m = _per_band(mean, "mean", n_bands)
-    s = _per_band(std, "std", n_bands)
+    m = band_values(mean, "mean", n_bands)
+    s = band_values(std, "std", n_bands)
     if isinstance(reflectance, torch.Tensor):
         x = reflectance.to(torch.float32)
         mt = torch.as_tensor(m, device=x.device).view(-1, 1, 1)
