@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,8 +146,8 @@ def _aligned_offset(
     return round(row), round(col)
 
 
-def _read_asset(
-    asset: BandAsset,
+def _read_assets(
+    assets: Sequence[BandAsset],
     dst_transform: Affine,
     dst_crs: str,
     shape: tuple[int, int],
@@ -155,24 +155,30 @@ def _read_asset(
     resampling: Resampling,
     dtype: type[np.floating[Any] | np.integer[Any]],
 ) -> npt.NDArray[Any]:
-    """One asset onto the target grid; ``DN_NODATA`` (as that dtype) where there is no data."""
+    """Assets of one file onto the target grid, ``(len(assets), h, w)``; ``DN_NODATA`` outside.
+
+    The file is opened once and its bands read in one call: a pixel-interleaved multi-band
+    GeoTIFF decodes each block once for all of them instead of once per band (11x less
+    decoding for a 12-band scene file).
+    """
     h, w = shape
-    with rasterio.open(gdal_path(asset.href)) as src:
+    indexes = [asset.index for asset in assets]
+    with rasterio.open(gdal_path(assets[0].href)) as src:
         aligned = _aligned_offset(src, dst_transform, dst_crs)
         if aligned is not None:
             row, col = aligned
             window = rasterio.windows.Window(col, row, w, h)
             inside = row >= 0 and col >= 0 and row + h <= src.height and col + w <= src.width
             if inside:
-                data = src.read(asset.index, window=window)
+                data = src.read(indexes, window=window)
             else:  # the asset covers less than the 10 m grid: fill the rest as nodata
-                data = src.read(asset.index, window=window, boundless=True, fill_value=DN_NODATA)
+                data = src.read(indexes, window=window, boundless=True, fill_value=DN_NODATA)
             return data.astype(dtype, copy=False)
         win = _source_window(src, dst_transform, dst_crs, shape)
-        out = np.zeros(shape, dtype=dtype)
+        out = np.zeros((len(indexes), *shape), dtype=dtype)
         if win is None:
             return out
-        data = src.read(asset.index, window=win).astype(dtype, copy=False)
+        data = src.read(indexes, window=win).astype(dtype, copy=False)
         rasterio.warp.reproject(
             source=data,
             destination=out,
@@ -254,11 +260,14 @@ def _read_reflectance(
 ) -> npt.NDArray[np.float32]:
     """The 11 bands as reflectance on the target grid, NaN for a band that could not be read."""
     reflectance = np.full((len(BANDS), *shape), np.nan, dtype=np.float32)
+    by_file: dict[str, list[int]] = {}
     for i, band in enumerate(BANDS):
-        asset = by_band[band]
+        by_file.setdefault(by_band[band].href, []).append(i)
+    for rows in by_file.values():
+        assets = [by_band[BANDS[i]] for i in rows]
         try:
-            dn = _read_asset(
-                asset,
+            dn = _read_assets(
+                assets,
                 dst_transform,
                 spec.grid.crs,
                 shape,
@@ -266,9 +275,10 @@ def _read_reflectance(
                 dtype=np.float32,
             )
         except _READ_ERRORS as err:
-            _handle(spec, asset, err, fail_on_error, errors)
+            for asset in assets:
+                _handle(spec, asset, err, fail_on_error, errors)
             continue
-        reflectance[i] = dn_to_reflectance(dn, offset=spec.offset, scale=spec.scale)
+        reflectance[rows] = dn_to_reflectance(dn, offset=spec.offset, scale=spec.scale)
     return reflectance
 
 
@@ -284,14 +294,14 @@ def _read_scl(
     if spec.scl is None:
         return None
     try:
-        return _read_asset(
-            spec.scl,
+        return _read_assets(
+            [spec.scl],
             dst_transform,
             spec.grid.crs,
             shape,
             resampling=Resampling.nearest,
             dtype=np.uint8,
-        )
+        )[0]
     except _READ_ERRORS as err:
         _handle(spec, spec.scl, err, fail_on_error, errors)
         return np.zeros(shape, dtype=np.uint8)
