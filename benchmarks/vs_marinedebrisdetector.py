@@ -15,13 +15,14 @@ one run:
   nodata to oceanscan) to NaN, makes the bundle's input (:func:`oceanscan.data.inputs.model_input`)
   and returns the difference of the two class logits, whose sigmoid is exactly the softmax
   probability oceanscan writes. No test-time augmentation on either side (marinedebrisdetector's
-  ``ScenePredictor.predict`` has none; oceanscan's scan has none without ``--tta``);
+  ``ScenePredictor.predict`` has none; oceanscan's scan runs with ``--tta none``, where the shipped
+  bundle would otherwise average two views);
 * ``marinedebrisdetector``: its own ``ScenePredictor`` (version 0.0.2, defaults: 480 px tiles read
   with 64 px of context, zero-padded to 608 px, one tile a forward, overlaps blended into a uint8
   GeoTIFF) on all cores (``torch.set_num_threads(os.cpu_count())``). Its package imports its
   training stack (pytorch-lightning, wandb, torchvision) on import, so ``predictor.py`` is loaded
   alone (:func:`load_scene_predictor`), installed with ``pip install --no-deps`` (scripts/setup);
-* ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ...`` runs (bundle check,
+* ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ... --tta none`` runs (bundle check,
   ``init_ray``, ``scan_inputs``), in a fresh process with its configuration as shipped (512 px
   tiles + 32 px margins, batches of 4, one predictor actor of 0.75 CPU), into a new Zarr store.
   Its fixed start-up cost is timed apart: ``with_ray_start`` counts everything;
@@ -140,7 +141,11 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
     marks.append((time.perf_counter(), time.process_time()))
     config = ScanConfig(
-        input=[args.scene], bands=list(MDD_BANDS), root=args.root, progress_bars=False
+        input=[args.scene],
+        bands=list(MDD_BANDS),
+        root=args.root,
+        tta="none",  # the network alone, as marinedebrisdetector runs it
+        progress_bars=False,
     )
     bundle, scenes = load_bundle(config.model), input_scenes(config)
     marks.append((time.perf_counter(), time.process_time()))
