@@ -5,11 +5,11 @@ model bundle is loaded once per actor and reused for every batch. The network ru
 ``channels_last`` memory format with its BatchNorm folded (:mod:`oceanscan.model.inference`),
 under bf16 autocast on CUDA and in float32 on CPU.
 
-On CPU the actor sizes its torch threads from its node: Ray sets ``OMP_NUM_THREADS=1`` for an
-actor that reserves less than one CPU (the predictor reserves 0.75 so reads can always be
-scheduled beside it), which would leave a 2-core node's second core to reads that need a fraction
-of it. Measured with ``benchmarks/vs_marinedebrisdetector.py`` on 2 cores: the width-8 network
-runs 1.96x faster on 2 threads than on 1 (0.95 against 0.49 Mpx/s of tile cores).
+On CPU the actor sizes its torch threads from its node, its CPUs shared by the scan's actors
+(by default one actor per CPU, so one thread each: :func:`oceanscan.scan.execute.predictor_actors`
+says why). Ray's own choice would not do: it sets ``OMP_NUM_THREADS=1`` for an actor that
+reserves less than one CPU (the predictor reserves 0.75 so reads can always be scheduled beside
+it), whatever the node holds.
 """
 
 from __future__ import annotations
@@ -90,8 +90,10 @@ class Predictor:
     ) -> None:
         import torch
 
+        from oceanscan.allocator import keep_freed_memory
         from oceanscan.model import load_bundle
 
+        keep_freed_memory()  # every batch allocates the same arrays again
         self.device = resolve_device(device)
         if self.device == "cpu":
             torch.set_num_threads(cpu_threads(threads, actors))

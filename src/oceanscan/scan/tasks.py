@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from oceanscan.allocator import keep_freed_memory
 from oceanscan.scan.reader import read_window
 from oceanscan.scan.store import FILL, quantize, write_core
 from oceanscan.scan.tiling import TileSpec, crop_core, pad_to_tile
@@ -33,6 +34,7 @@ def read_tile(
     Any exception becomes the row's ``error`` (the scene will be recorded failed with it) rather
     than an exception, which would stop the whole stream and every other scene with it.
     """
+    keep_freed_memory()  # every tile allocates arrays of the same sizes
     spec = TileSpec.from_row(row)
     size, c = spec.padded_size, spec.tile_size
     # The core square the predictor's output has; pixels past a partial core stay nodata.
@@ -57,6 +59,7 @@ def write_tile(
     row: dict[str, Any], *, root: str, storage_options: Mapping[str, Any], step: int
 ) -> dict[str, Any]:
     """Ray task: quantize one tile core, write it (one chunk per array), return its summary."""
+    keep_freed_memory()
     spec = TileSpec.from_row(row)
     out = {
         "scene_key": spec.scene_key,
