@@ -193,8 +193,11 @@ def dn_to_reflectance(
         float32 reflectance ``dn * scale + offset``.
     """
     dn = np.asarray(dn)
-    out = dn.astype(np.float32) * np.float32(scale) + np.float32(offset)
-    out[dn == nodata] = np.nan
+    missing = dn == nodata
+    out = dn.astype(np.float32)  # a copy, then scaled in place: no temporaries of the tile's size
+    out *= np.float32(scale)
+    out += np.float32(offset)
+    out[missing] = np.nan
     return out
 
 
