@@ -200,7 +200,7 @@ def test_scan_config_file_with_regions_file(tmp_path):
     )
     config = load_scan_config(tmp_path / "scan.yaml", margin_px=16, workers=None)
     assert config.region("gyre").max_cloud_cover == 20
-    assert config.tile_size_px == 256 and config.margin_px == 16 and config.workers == 1
+    assert config.tile_size_px == 256 and config.margin_px == 16 and config.workers is None
     with pytest.raises(ConfigError, match="unknown region 'nope'"):
         config.region("nope")
 

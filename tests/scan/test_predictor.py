@@ -126,3 +126,13 @@ def test_a_cpu_predictor_takes_its_threads(tiny_bundle):
         assert torch.get_num_threads() == len(os.sched_getaffinity(0))
     finally:
         torch.set_num_threads(before)
+
+
+def test_actors_are_one_per_cpu_of_a_cluster_without_gpus_unless_given(ray_session, tiny_bundle):
+    from oceanscan.scan import ScanConfig
+    from oceanscan.scan.execute import predictor_actors
+
+    sized = ScanConfig(model=str(tiny_bundle), root="unused", input=["unused.tif"])
+    assert predictor_actors(sized, gpu=False) == 2  # the test cluster's num_cpus
+    given = ScanConfig(model=str(tiny_bundle), root="unused", input=["unused.tif"], workers=3)
+    assert predictor_actors(given, gpu=False) == 3

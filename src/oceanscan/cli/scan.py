@@ -90,7 +90,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--margin", type=integer(0), dest="margin_px", help="context margin, pixels"
     )
-    parser.add_argument("--workers", type=integer(1), help="predictor actors (one GPU each)")
+    parser.add_argument(
+        "--workers",
+        type=integer(1),
+        help="predictor actors (default: one per GPU, or one per CPU without GPUs)",
+    )
     parser.add_argument(
         "--threads",
         type=integer(1),

@@ -129,7 +129,9 @@ class ScanConfig(BaseModel):
         tile_size_px: tile core and Zarr chunk side; a multiple of the network's down-sampling
             factor (:data:`oceanscan.model.DOWNSAMPLING`, 16).
         margin_px: context margin around each core, in pixels.
-        workers: predictor actors (one GPU each where there are GPUs).
+        workers: predictor actors (one GPU each where there are GPUs); defaults to one per GPU
+            of the cluster, or on a cluster without GPUs one per CPU, each running the network
+            on one thread (:func:`oceanscan.scan.execute.predictor_actors`).
         predictor_cpus: CPUs Ray reserves per predictor actor. Below 1 by default so that read
             and write tasks can always be scheduled beside the actors: two scans sharing a
             2-CPU node with one whole CPU per actor would leave no CPU for reads and hang. It
@@ -183,7 +185,7 @@ class ScanConfig(BaseModel):
     limit: int | None = Field(default=None, ge=1)
     tile_size_px: int = Field(default=512, ge=16)
     margin_px: int = Field(default=32, ge=0)
-    workers: int = Field(default=1, ge=1)
+    workers: int | None = Field(default=None, ge=1)
     predictor_cpus: float = Field(default=0.75, gt=0.0, le=64.0)
     predictor_threads: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=4, ge=1)
