@@ -103,11 +103,12 @@ def find_detections(
     maxima = np.zeros(count)
     np.maximum.at(maxima, member, prob)
     parts: dict[int, list[Any]] = {}
+    # ndimage.label gives int32 already, which shapes takes as it is: no copy of the scene.
     for geom, value in shapes(
-        labels.astype(np.int32), mask=hits, connectivity=8, transform=transform
+        labels.astype(np.int32, copy=False), mask=hits, connectivity=8, transform=transform
     ):
         parts.setdefault(int(value), []).append(to_shape(geom))
-    polygons = [unary_union(parts[i]) for i in ids]
+    polygons = [p[0] if len(p) == 1 else unary_union(p) for p in (parts[i] for i in ids)]
     pixel_area = abs(transform.a * transform.e - transform.b * transform.d)
     local = gpd.GeoSeries(polygons, crs=crs)
     centroids = local.centroid.to_crs("EPSG:4326")
