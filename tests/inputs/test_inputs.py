@@ -80,6 +80,23 @@ def test_geotiff_with_bands_is_the_file_grid_and_its_dn(geotiff_scene, mariveles
     assert spec.properties["oceanscan:offset_source"].startswith("L2A DN")
 
 
+def test_a_window_opens_a_multiband_file_once_for_its_bands(geotiff_scene, monkeypatch):
+    import oceanscan.scan.reader as reader
+
+    opened = []
+    real_open = reader.rasterio.open
+
+    def counting_open(path, *args, **kwargs):
+        opened.append(str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(reader.rasterio, "open", counting_open)
+    chunk = _reflectance(geotiff_scene)
+    # The 11 bands in one read, SCL (band 13 of the same file) in one more.
+    assert len(opened) == 2 and len(set(opened)) == 1
+    assert np.isfinite(chunk.reflectance).all(axis=0).any()
+
+
 def test_geotiff_band_descriptions_name_the_bands(tmp_path, mariveles):
     with rasterio.open(mariveles) as src:
         profile, data = src.profile, src.read()
