@@ -26,22 +26,23 @@ one run:
   alone (:func:`load_scene_predictor`), installed with ``pip install --no-deps`` (scripts/setup);
 * ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ... --tta none`` runs (bundle check,
   ``init_ray``, ``scan_inputs``), in a fresh process with its configuration as shipped (512 px
-  tiles + 32 px margins, batches of 4, one predictor actor of 0.75 CPU), into a new Zarr store.
+  tiles + 32 px margins, batches of 4, one predictor actor per core on one thread each), into a
+  new Zarr store.
   Its fixed start-up cost is timed apart: ``with_ray_start`` counts everything;
   ``after_ray_start`` starts the clock once ``ray.init`` returns (store and scene set-up, the
   coastline land mask, the predictor actor's start and the first reads still in);
-  ``after_startup`` starts it when the predictor actor begins its first batch (``startup_s``
+  ``after_startup`` starts it when a predictor actor begins its first batch (``startup_s``
   is what came before, Ray's start included) and stops it when the scan returns. The CPU
   seconds of the process tree are sampled from ``/proc`` by process title (Ray's titles name
   the actor or task a worker runs), which also gives the predictor's busy seconds and the most
   cores it used at once (``predictor_peak_cores``);
 * ``model_only``: forward passes alone on tiles of each side's own shape taken from the scene
   (marinedebrisdetector: 608 px, one at a time, 480 px kept; oceanscan: 576 px in batches of 4,
-  512 px kept), on all cores for both, and on one thread for both (the one thread Ray gives
-  oceanscan's actor; on a machine shared with other work, several torch threads can be slower
-  than one); ``--repeats`` interleaved rounds, the best kept;
+  512 px kept), on all cores for both, and on one thread for both (the one thread each of
+  oceanscan's actors takes); ``--repeats`` interleaved rounds, the best kept;
 * ``agreement``: on one tile, the wrapped network against ``ModelBundle.predict_proba`` (the
-  same function, so ~1e-7); over the scene, the two written probability maps (they differ where
+  same weights; oceanscan runs them with BatchNorm folded, which moves probabilities by ~1e-6);
+  over the scene, the two written probability maps (they differ where
   the tilings differ: zero padding vs reflection, context on two sides vs four, and the
   network's global self-attention sees a different window).
 
@@ -157,6 +158,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
 
     from oceanscan.model import load_bundle
     from oceanscan.scan import ScanConfig, scan_inputs
+    from oceanscan.scan.execute import predictor_actors
     from oceanscan.scan.runner import init_ray
     from oceanscan.scan.sources import input_scenes
 
@@ -193,6 +195,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         "margin": config.margin_px,
         "batch_size": config.batch_size,
         "predictor_cpus": config.predictor_cpus,
+        "predictor_actors": predictor_actors(config, gpu=False),
     }
 
 
@@ -267,7 +270,6 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
     import torch
 
     from oceanscan.model import default_bundle_dir, load_bundle
-    from oceanscan.scan.predictor import cpu_threads
 
     bundle = load_bundle(default_bundle_dir())
     network = bundle_as_mdd(bundle)
@@ -294,11 +296,10 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
             _rate(mdd_forward, [t[None] for t in mdd_tiles], args.image_size, mdd_window)
         )
         rounds["oceanscan_all_cores"].append(_rate(os_forward, os_batches, tile, tile + 2 * margin))
-        torch.set_num_threads(cpu_threads(None, actors=1))  # what the scan's one actor takes
-        rounds["oceanscan_actor_threads"].append(
+        torch.set_num_threads(1)  # what each of the scan's actors takes
+        rounds["oceanscan_one_thread"].append(
             _rate(os_forward, os_batches, tile, tile + 2 * margin)
         )
-        torch.set_num_threads(1)
         rounds["marinedebrisdetector_one_thread"].append(
             _rate(mdd_forward, [t[None] for t in mdd_tiles], args.image_size, mdd_window)
         )

@@ -81,7 +81,7 @@ def test_geotiff_with_bands_is_the_file_grid_and_its_dn(geotiff_scene, mariveles
 
 
 def test_a_window_opens_a_multiband_file_once_for_its_bands(geotiff_scene, monkeypatch):
-    import oceanscan.scan.reader as reader
+    from oceanscan.scan import reader
 
     opened = []
     real_open = reader.rasterio.open

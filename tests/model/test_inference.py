@@ -56,9 +56,7 @@ def test_forward_tiles_matches_one_batched_forward(model):
 
 
 def test_bundle_predicts_with_the_folded_network_and_keeps_its_weights(tmp_path, model):
-    directory = save_bundle(
-        tmp_path / "b", model, arch=ARCH, class_mapping="binary", threshold=0.5
-    )
+    directory = save_bundle(tmp_path / "b", model, arch=ARCH, class_mapping="binary", threshold=0.5)
     bundle = load_bundle(directory)
     x = np.random.default_rng(1).uniform(0, 0.15, size=(2, 11, 32, 32)).astype(np.float32)
     prob = bundle.predict_proba(x)
