@@ -174,6 +174,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     marks.append((time.perf_counter(), time.process_time()))
     init_ray()
     marks.append((time.perf_counter(), time.process_time()))
+    actors = predictor_actors(config, gpu=False)
     scan_started_at = time.time()
     result = scan_inputs(config, bundle=bundle, scenes=scenes)
     scan_ended_at = time.time()
@@ -195,7 +196,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         "margin": config.margin_px,
         "batch_size": config.batch_size,
         "predictor_cpus": config.predictor_cpus,
-        "predictor_actors": predictor_actors(config, gpu=False),
+        "predictor_actors": actors,
     }
 
 

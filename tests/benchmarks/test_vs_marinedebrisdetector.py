@@ -106,12 +106,11 @@ def test_both_sides_scan_the_scene_at_a_positive_speed(report):
     }
     assert all(ratio > 0 for ratio in report["oceanscan_over_mdd"].values())
     sides = ("marinedebrisdetector", "marinedebrisdetector_one_thread")
-    for side in (*sides, "oceanscan_all_cores", "oceanscan_actor_threads"):
+    for side in (*sides, "oceanscan_all_cores", "oceanscan_one_thread"):
         assert report["model_only"][side]["core_pixels_per_s"] > 0
-    # the scan's one actor takes the node's cores (oceanscan.scan.predictor.cpu_threads)
-    assert report["model_only"]["oceanscan_actor_threads"]["torch_threads"] == len(
-        os.sched_getaffinity(0)
-    )
+    # one actor per core of the node, one thread each (oceanscan.scan.execute.predictor_actors)
+    assert ocean["predictor_actors"] == os.cpu_count()
+    assert report["model_only"]["oceanscan_one_thread"]["torch_threads"] == 1
     assert set(report["machine"]) >= {"cpus", "torch", "oceanscan", "marinedebrisdetector"}
 
 

@@ -1,5 +1,6 @@
-"""Worker death mid-scan, for real: SIGKILL of the inference actor's process, and separately of a
-process running a tile-read task, while a scan is writing tiles.
+"""Worker death mid-scan, for real: SIGKILL of the inference actor's process (which reads and
+writes its own tiles on CPUs), and separately of a process running a tile-read task (tiles read
+by tasks of their own, as with GPUs), while a scan is writing tiles.
 
 The victims are found the way an operator would find them, by the process titles Ray gives its
 workers (``ray::MapWorker(MapBatches(Predictor))...`` for the actor, ``ray::Map(read_tile)`` for a
@@ -78,7 +79,7 @@ def setup(ray_session, tmp_path_factory):
         for i in range(2)
     ]
 
-    def scan(root: Path):
+    def scan(root: Path, tile_io: str = "auto"):
         config = ScanConfig(
             model=str(bundle),
             root=str(root),
@@ -87,6 +88,7 @@ def setup(ray_session, tmp_path_factory):
             batch_size=4,
             device="cpu",
             progress_bars=False,
+            tile_io=tile_io,
         )
         return scan_scenes(specs, config)
 
@@ -96,22 +98,24 @@ def setup(ray_session, tmp_path_factory):
 
 
 @pytest.mark.parametrize(
-    ("title", "after_chunks"),
+    ("title", "after_chunks", "tile_io"),
     # Reads of these tiny tiles are quick and run ahead of the predictor, so on an idle machine
     # they can all be done before the first chunk lands: the read-task victim is taken as soon
     # as one is running (the driver has created the store by then), the actor after 4 chunks.
-    [(ACTOR_BUSY, 4), (READ_TASK, 0)],
+    # On CPUs the actors read and write their own tiles; read tasks run with tile_io "tasks"
+    # (as on GPUs), and the clean run they are compared with is the actors' own.
+    [(ACTOR_BUSY, 4, "auto"), (READ_TASK, 0, "tasks")],
     ids=["inference-actor", "read-task"],
 )
 def test_sigkill_of_a_worker_mid_scan_leaves_a_store_identical_to_a_clean_run(
-    setup, title, after_chunks
+    setup, title, after_chunks, tile_io
 ):
     root = setup["base"] / title.split("::")[1].split("(")[0].lower()
     keys = [s.key for s in setup["specs"]]
     killer = _Killer(title, root, keys, after_chunks)
     killer.start()
     try:
-        result = setup["scan"](root)
+        result = setup["scan"](root, tile_io)
     finally:
         killer.done.set()
         killer.join(timeout=5)

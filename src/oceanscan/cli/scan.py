@@ -102,6 +102,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="torch threads per predictor actor on CPU (default: the node's CPUs / workers)",
     )
     parser.add_argument("--batch-size", type=integer(1), help="tiles per predictor batch")
+    parser.add_argument(
+        "--tile-io",
+        choices=("auto", "actors", "tasks"),
+        help="who reads and writes tiles: the predictor actors, Ray tasks of their own, or "
+        "auto (default: tasks with GPUs, actors without)",
+    )
     parser.add_argument("--limit", type=integer(1), help="at most this many scenes per region")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"))
     parser.add_argument(
@@ -202,6 +208,7 @@ _OVERRIDES = (
     "workers",
     "predictor_threads",
     "batch_size",
+    "tile_io",
     "limit",
     "device",
     "tta",

@@ -142,7 +142,13 @@ class ScanConfig(BaseModel):
             the actor's node divided by ``workers`` (set it on clusters whose nodes hold unequal
             shares of the actors).
         batch_size: tiles per predictor batch.
-        read_concurrency: parallel tile-read tasks; defaults to Ray Data's choice.
+        read_concurrency: parallel tile-read tasks (``tile_io`` ``tasks``); defaults to Ray
+            Data's choice.
+        tile_io: who reads and writes the tiles: ``actors`` (each predictor actor reads the tiles
+            of its batch, concurrently, scores them and writes them itself), ``tasks`` (Ray tasks
+            of their own, which hand tiles to the actors through the object store) or ``auto``
+            (the default): ``tasks`` when the actors take GPUs, ``actors`` otherwise
+            (:mod:`oceanscan.scan.execute` says why).
         device: ``auto`` uses CUDA when the actor has a GPU.
         autocast_bf16: bf16 autocast on CUDA.
         tta: test-time augmentation, the views of each tile averaged
@@ -190,6 +196,7 @@ class ScanConfig(BaseModel):
     predictor_threads: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=4, ge=1)
     read_concurrency: int | None = Field(default=None, ge=1)
+    tile_io: Literal["auto", "actors", "tasks"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     autocast_bf16: bool = True
     tta: Literal["bundle", "none", "rot180", "dihedral"] = "bundle"

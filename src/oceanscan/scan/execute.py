@@ -1,9 +1,22 @@
-"""The Ray Data graph of a scan: tile rows -> read tasks -> predictor actors -> write tasks.
+"""The Ray Data graph of a scan: tile rows -> (read tasks) -> predictor actors -> write tasks.
 
 Nothing else: what to scan is decided before (:mod:`oceanscan.scan.plan`), and what the tile
 summaries mean is decided after (:mod:`oceanscan.scan.progress`, :mod:`oceanscan.scan.sink`).
-Memory stays bounded because nothing but per-tile scalars reaches the driver: pixels flow from
-read task to actor to write task through Ray's object store, under Ray Data's backpressure.
+Memory stays bounded because nothing but per-tile scalars reaches the driver: pixels flow to
+the actors and on to the write tasks through Ray's object store, under Ray Data's backpressure.
+
+Where the predictors run on GPUs, tiles are read and written by tasks of their own, so that a
+GPU never waits for a read or a write. On CPUs, where there is an actor per core
+(:func:`predictor_actors`), each actor reads its tiles, scores them and writes their cores
+itself, and only the per-tile summaries leave it: a read is a tenth of a tile's work there, and
+handing a tile to another process costs more (its 14.6 MB of reflectance put into the object
+store as an Arrow block and taken out again), as does the short-lived write worker that Ray
+starts, imports oceanscan into and retires again every few seconds when every CPU already
+holds an actor. Measured on 2 cores over a 10980 px scene (``benchmarks/vs_marinedebrisdetector.py``
+and ``/proc`` sampling): read tasks spent 18 CPU seconds reading and 23 more handing tiles over,
+and 20 write workers were started in turn; the scan took 124 s that way and 101 s with the actors
+reading and writing their own tiles. An actor reads the tiles of its batch concurrently, so the
+latency of remote reads overlaps; ``ScanConfig.tile_io`` chooses either way by hand.
 """
 
 from __future__ import annotations
@@ -89,20 +102,23 @@ def execute(
     _configure_ray_data(config)
     gpu = config.device != "cpu" and _gpus_available()
     actors = predictor_actors(config, gpu=gpu)
+    in_actors = config.tile_io == "actors" or (config.tile_io == "auto" and not gpu)
     # One block (one read task) per predictor batch: fewer, larger tasks cost less to schedule
     # than one task per tile, and still stream (a batch is in flight at a time).
     blocks = -(-len(plan.rows) // config.batch_size)
     ds = ray.data.from_items(list(plan.rows), override_num_blocks=blocks)
-    ds = ds.map(
-        read_tile,
-        fn_kwargs={
-            "scenes": dict(plan.scenes),
-            "fail_on_error": config.fail_on_error,
-            "rio_env": capture_rio_env(),
-        },
-        num_cpus=_READ_CPUS,
-        compute=ray.data.TaskPoolStrategy(size=config.read_concurrency),
-    )
+    reads = {
+        "scenes": dict(plan.scenes),
+        "fail_on_error": config.fail_on_error,
+        "rio_env": capture_rio_env(),
+    }
+    if not in_actors:
+        ds = ds.map(
+            read_tile,
+            fn_kwargs=reads,
+            num_cpus=_READ_CPUS,
+            compute=ray.data.TaskPoolStrategy(size=config.read_concurrency),
+        )
     ds = ds.map_batches(
         Predictor,
         fn_constructor_kwargs={
@@ -114,14 +130,20 @@ def execute(
             "tta": plan.run_attrs["tta"],
             "threads": config.predictor_threads,
             "actors": actors,
+            # On CPUs each actor reads and writes its own tiles (see the module docstring).
+            "read": reads if in_actors else None,
+            "write": dict(write_kwargs) if in_actors else None,
         },
         batch_size=config.batch_size,
         batch_format="numpy",
-        compute=ray.data.ActorPoolStrategy(size=actors),
+        # At least one: a scan sharing its cluster with another one still runs when only some
+        # of its actors fit beside the other's.
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors, initial_size=actors),
         num_gpus=1 if gpu else 0,
         num_cpus=config.predictor_cpus,
     )
-    ds = ds.map(write_tile, fn_kwargs=dict(write_kwargs), num_cpus=_WRITE_CPUS)
+    if not in_actors:
+        ds = ds.map(write_tile, fn_kwargs=dict(write_kwargs), num_cpus=_WRITE_CPUS)
     yield from ds.iter_rows()
     if log.isEnabledFor(logging.DEBUG):
         log.debug("Ray Data execution statistics:\n%s", ds.stats())

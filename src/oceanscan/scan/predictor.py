@@ -15,11 +15,13 @@ it), whatever the node holds.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from oceanscan.scan.tasks import read_batch, write_batch
 from oceanscan.scan.tiling import crop_margin
 
 __all__ = ["Predictor", "cpu_threads", "resolve_device"]
@@ -74,6 +76,11 @@ class Predictor:
         threads: torch threads on CPU; defaults to the node's CPUs shared by ``actors``
             (:func:`cpu_threads`).
         actors: predictor actors of the scan, for the default ``threads``.
+        read: when given, batches hold tile rows only and the actor reads their tiles itself
+            (:func:`oceanscan.scan.tasks.read_batch` with these keyword arguments).
+        write: when given, the actor writes the tiles it scored itself and returns their
+            summaries alone (:func:`oceanscan.scan.tasks.write_batch` with these keyword
+            arguments).
     """
 
     def __init__(
@@ -87,6 +94,8 @@ class Predictor:
         tta: str = "none",
         threads: int | None = None,
         actors: int = 1,
+        read: Mapping[str, Any] | None = None,
+        write: Mapping[str, Any] | None = None,
     ) -> None:
         import torch
 
@@ -102,6 +111,8 @@ class Predictor:
         self.margin = margin
         self.tile_size = tile_size
         self.tta = tta
+        self.read = dict(read) if read is not None else None
+        self.write = dict(write) if write is not None else None
 
     def _predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         # predict_proba moves the tiles to the device itself, view by view under test-time
@@ -112,6 +123,8 @@ class Predictor:
 
     def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
         """Score one batch (see the class docstring for the columns)."""
+        if self.read is not None:
+            batch = read_batch(batch, **self.read)
         tiles = np.asarray(batch.pop("reflectance"), dtype=np.float32)
         errors = batch.get("error")
         ok = np.ones(len(tiles), dtype=bool) if errors is None else (errors == "")
@@ -122,4 +135,4 @@ class Predictor:
             prob = self._predict(good)
             probability[ok] = crop_margin(prob, self.margin)
         batch["probability"] = probability
-        return batch
+        return batch if self.write is None else write_batch(batch, **self.write)
