@@ -44,7 +44,11 @@ one run:
   same weights; oceanscan runs them with BatchNorm folded, which moves probabilities by ~1e-6);
   over the scene, the two written probability maps (they differ where
   the tilings differ: zero padding vs reflection, context on two sides vs four, and the
-  network's global self-attention sees a different window).
+  network's global self-attention sees a different window);
+* ``oceanscan_cpu_bf16``: where the CPU has bf16 instructions (AVX512-BF16, AMX), the same scan
+  again with ``--cpu-bf16`` (:func:`bf16_report`): its rates against marinedebrisdetector's and
+  how many pixels bf16 moved, in probability steps and across the threshold (``--no-bf16``
+  skips it).
 
 Pixel rates are scene pixels over wall seconds; one-time Python imports are not counted. One JSON
 object goes to stdout (and ``--out``). Shared machines are noisy: compare ratios from one run.
@@ -168,6 +172,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         bands=list(MDD_BANDS),
         root=args.root,
         tta="none",  # the network alone, as marinedebrisdetector runs it
+        cpu_bf16=args.cpu_bf16,
         progress_bars=False,
     )
     bundle, scenes = load_bundle(config.model), input_scenes(config)
@@ -200,9 +205,12 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def run_oceanscan(args: argparse.Namespace, scene: Path, root: Path) -> dict[str, Any]:
+def run_oceanscan(
+    args: argparse.Namespace, scene: Path, root: Path, *, cpu_bf16: bool = False
+) -> dict[str, Any]:
     """oceanscan's scan of the scene in a child process, its process tree sampled meanwhile."""
     cmd = [sys.executable, __file__, "--child", "--scene", str(scene), "--root", str(root)]
+    cmd += ["--cpu-bf16"] if cpu_bf16 else []
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = CpuSampler(proc.pid)
@@ -341,6 +349,48 @@ def agreement(mdd_tif: Path, root: Path, threshold: float) -> dict[str, float]:
     }
 
 
+def _scene_steps(root: Path) -> np.ndarray:
+    import zarr
+
+    scenes = zarr.open_group(str(root / "scenes.zarr"), mode="r")["scenes"]
+    (key,) = list(scenes.group_keys())
+    return np.asarray(scenes[key]["probability"][:])
+
+
+def bf16_report(
+    run: dict[str, Any] | None, mdd_rate: float, work: Path, threshold: float
+) -> dict[str, Any] | None:
+    """The ``--cpu-bf16`` scan: its rates against marinedebrisdetector, and what bf16 changed.
+
+    ``steps_changed``: share of pixels whose stored probability step differs from the float32
+    scan's; ``decisions_changed``: pixels on the other side of the bundle's threshold, with the
+    float32 scan's debris pixels for scale.
+    """
+    if run is None:
+        return None
+    from oceanscan.scan.store import FILL, threshold_step
+
+    f32, b16 = _scene_steps(work / "scan"), _scene_steps(work / "scan_bf16")
+    step = threshold_step(threshold)
+    debris32, debris16 = (f32 != FILL) & (f32 >= step), (b16 != FILL) & (b16 >= step)
+    return {
+        "scan": run,
+        "over_mdd_with_ray_start": run["pixels_per_s_with_ray_start"] / mdd_rate,
+        "over_mdd_after_ray_start": run["pixels_per_s_after_ray_start"] / mdd_rate,
+        "steps_changed": float((f32 != b16).mean()),
+        "max_step_change": int(np.abs(f32.astype(np.int16) - b16.astype(np.int16)).max()),
+        "decisions_changed": int((debris32 != debris16).sum()),
+        "debris_pixels_float32": int(debris32.sum()),
+        "debris_pixels_bf16": int(debris16.sum()),
+    }
+
+
+def _cpu_has_bf16() -> bool:
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def _threshold() -> float:
     from oceanscan.model import default_bundle_dir, load_bundle
 
@@ -370,7 +420,11 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2, help="model-only rounds (best kept)")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
+    parser.add_argument(
+        "--no-bf16", action="store_true", help="skip the second oceanscan run under --cpu-bf16"
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--cpu-bf16", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scene", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -382,6 +436,9 @@ def main() -> None:
     scene = write_scene(work / "scene_20250602.tif", args.size, args.seed, args.block)
     mdd = run_mdd(args, scene, work / "scene_20250602_prediction.tif")
     ocean = run_oceanscan(args, scene, work / "scan")
+    bf16 = None
+    if not args.no_bf16 and _cpu_has_bf16():
+        bf16 = run_oceanscan(args, scene, work / "scan_bf16", cpu_bf16=True)
     import rasterio.windows
 
     corner = min(args.size, _MODEL_ONLY_PX)  # enough for --model-tiles of either tiling
@@ -401,6 +458,7 @@ def main() -> None:
         },
         "model_only": model_only(args, reflectance, ocean["tile_size"], ocean["margin"]),
         "agreement": agreement(work / "scene_20250602_prediction.tif", work / "scan", _threshold()),
+        "oceanscan_cpu_bf16": bf16_report(bf16, mdd_rate, work, _threshold()),
         "work_dir": str(work) if args.keep else None,
     }
     if not args.keep:

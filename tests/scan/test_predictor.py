@@ -136,3 +136,21 @@ def test_actors_are_one_per_cpu_of_a_cluster_without_gpus_unless_given(ray_sessi
     assert predictor_actors(sized, gpu=False) == 2  # the test cluster's num_cpus
     given = ScanConfig(model=str(tiny_bundle), root="unused", input=["unused.tif"], workers=3)
     assert predictor_actors(given, gpu=False) == 3
+
+
+def test_cpu_bf16_is_opt_in_and_close_to_float32(tiny_bundle):
+    before = torch.get_num_threads()
+    try:
+        plain = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1)
+        bf16 = Predictor(
+            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_bf16=True
+        )
+    finally:
+        torch.set_num_threads(before)
+    assert not plain.autocast_bf16  # float32 unless asked, whatever the CPU
+    assert bf16.autocast_bf16 == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    tiles = np.random.default_rng(3).uniform(0.0, 0.1, (2, 11, 48, 48)).astype(np.float32)
+    p32 = plain({"reflectance": tiles.copy()})["probability"]
+    p16 = bf16({"reflectance": tiles.copy()})["probability"]
+    assert p32.shape == p16.shape == (2, 32, 32)
+    np.testing.assert_allclose(p16, p32, atol=0.1)

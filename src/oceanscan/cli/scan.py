@@ -103,6 +103,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--batch-size", type=integer(1), help="tiles per predictor batch")
     parser.add_argument(
+        "--cpu-bf16",
+        action="store_true",
+        default=None,
+        help="bf16 on CPUs with bf16 instructions (faster; probabilities move by up to 0.04)",
+    )
+    parser.add_argument(
         "--tile-io",
         choices=("auto", "actors", "tasks"),
         help="who reads and writes tiles: the predictor actors, Ray tasks of their own, or "
@@ -209,6 +215,7 @@ _OVERRIDES = (
     "predictor_threads",
     "batch_size",
     "tile_io",
+    "cpu_bf16",
     "limit",
     "device",
     "tta",

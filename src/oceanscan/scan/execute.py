@@ -127,6 +127,7 @@ def execute(
             "tile_size": config.tile_size_px,
             "device": "cuda" if gpu else "cpu",
             "autocast_bf16": config.autocast_bf16,
+            "cpu_bf16": config.cpu_bf16,
             "tta": plan.run_attrs["tta"],
             "threads": config.predictor_threads,
             "actors": actors,

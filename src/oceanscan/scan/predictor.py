@@ -72,6 +72,7 @@ class Predictor:
         tile_size: core side C in pixels.
         device: ``auto``, ``cpu`` or ``cuda``; defaults to ``auto``.
         autocast_bf16: bf16 autocast on CUDA; defaults to True.
+        cpu_bf16: bf16 autocast on a CPU with bf16 matrix instructions; defaults to False.
         tta: the views averaged (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to ``none``.
         threads: torch threads on CPU; defaults to the node's CPUs shared by ``actors``
             (:func:`cpu_threads`).
@@ -91,6 +92,7 @@ class Predictor:
         tile_size: int,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         autocast_bf16: bool = True,
+        cpu_bf16: bool = False,
         tta: str = "none",
         threads: int | None = None,
         actors: int = 1,
@@ -107,7 +109,10 @@ class Predictor:
         if self.device == "cpu":
             torch.set_num_threads(cpu_threads(threads, actors))
         self.bundle = load_bundle(bundle_dir, map_location=self.device)
-        self.autocast_bf16 = autocast_bf16 and self.device == "cuda"
+        if self.device == "cuda":
+            self.autocast_bf16 = autocast_bf16
+        else:
+            self.autocast_bf16 = cpu_bf16 and torch.ops.mkldnn._is_mkldnn_bf16_supported()
         self.margin = margin
         self.tile_size = tile_size
         self.tta = tta
