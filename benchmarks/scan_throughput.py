@@ -4,16 +4,14 @@ One run, the same synthetic scenes (a static catalog of COGs written first) and 
 
 * ``model_only``: pixels/s of ``ModelBundle.predict_proba`` on tiles already in memory (a sample
   of ``--model-tiles`` tiles read and padded beforehand, not timed), batched like the predictor
-  actor, with the same number of torch threads as the actor gets (Ray sets ``OMP_NUM_THREADS``
-  to an actor's ``num_cpus`` rounded down, at least 1: 1 here);
+  actors, on all the node's cores (which the scan's actors share, one thread each as shipped);
 * ``end_to_end``: pixels/s of ``scan_scenes`` over the same scenes, COG reads, reflection padding,
   the predictor actor, Zarr writes, scene summaries, detections and the index included, in a
   fresh process with its own local Ray brought first to the state of a standing cluster (idle
   workers started, Ray Data's cluster-wide actors created: ``cluster_warmup_s``, not counted).
   The ratio of the two is the pipeline efficiency, how much of the model's speed the pipeline
   keeps (target >= 0.85). Every run pays a fixed cost before its first tile is written
-  (predictor actor start with its torch import, the first batch, the first write worker:
-  ``first_tile_s``); ``steady_pixels_per_s`` leaves it out. The default workload, 4 scenes of
+  (predictor actors' start with their torch import, the first batch: ``first_tile_s``); ``steady_pixels_per_s`` leaves it out. The default workload, 4 scenes of
   4096 px in the production tile of 512 px (256 tiles), is still a seventh of one Sentinel-2
   tile's 10980 px square, so the fixed cost weighs more here than in a real scan;
 * ``memory``: peak memory of scanning 1 scene and ``--scenes`` scenes, each in a fresh subprocess
@@ -141,7 +139,6 @@ def _config(args: argparse.Namespace, root: Path, bundle: Path) -> Any:
         root=str(root),
         tile_size_px=args.tile,
         margin_px=args.margin,
-        workers=1,
         batch_size=args.batch_size,
         device="cpu",
         progress_bars=False,
@@ -248,11 +245,10 @@ def _model_only(args: argparse.Namespace, scenes: list[Any]) -> dict[str, Any]:
     import torch
 
     from oceanscan.model import load_bundle
-    from oceanscan.scan.predictor import cpu_threads
     from oceanscan.scan.reader import read_window
     from oceanscan.scan.tiling import pad_to_tile, plan_tiles
 
-    threads = cpu_threads(None, actors=1)  # what the scan's one predictor actor takes
+    threads = len(os.sched_getaffinity(0))  # the node's cores, which the scan's actors share
     torch.set_num_threads(threads)
     bundle = load_bundle(args.bundle)
     tiles, pixels = [], 0
