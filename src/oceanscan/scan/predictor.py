@@ -64,7 +64,9 @@ class Predictor:
     Input batch columns (numpy): ``reflectance`` (N, 11, S, S) float32 with NaN at nodata, where
     ``S = tile_size + 2 * margin``; ``error`` (N,) str, empty for tiles that were read. Output:
     the input's scalar columns, plus ``probability`` (N, C, C) float32 (the core square; NaN for
-    tiles whose read failed). ``reflectance`` is dropped so it does not travel further.
+    tiles whose read failed). ``reflectance`` is dropped so it does not travel further. With
+    ``read``, the input is tile rows alone and the actor reads them first; with ``write``, the
+    output is the per-tile summaries of :func:`oceanscan.scan.tasks.write_tile` instead.
 
     Args:
         bundle_dir: the model bundle directory.
