@@ -46,9 +46,13 @@ def require(path: Path | str | None, what: str) -> Path:
 
 
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port that nothing listens on right now, on any address of this machine.
+
+    Bound on every address, not loopback alone: Ray's agents listen on the node's own address,
+    where a port free on 127.0.0.1 can still be taken.
+    """
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("0.0.0.0", 0))  # probing for a free port: nothing is served
         return int(sock.getsockname()[1])
 
 

@@ -162,24 +162,54 @@ def start_ray_cluster(
         worker_cpus: CPUs of each worker node.
         timeout_s: longest wait for the job server and for every node to be alive.
     """
-    nodes = _Nodes()
-    try:
-        head, cluster = _launch_head(nodes, head_cpus)
-        deadline = time.monotonic() + timeout_s
-        _wait(lambda: _answers(f"{cluster.address}/api/version"), head, deadline, "job server")
-        for _ in range(workers):
-            # A temp dir of its own, as on a machine of its own: nodes sharing one would unpack
-            # a job's working_dir into the same folder, and one node's re-extraction pulls the
-            # folder out from under a driver running in it on the other.
-            own = nodes.temp_dir("rayw")
-            nodes.launch(
-                [f"--address={cluster.gcs}", f"--num-cpus={worker_cpus}", f"--temp-dir={own}"]
-            )
-        _wait(lambda: cluster.alive_nodes() == 1 + workers, head, deadline, "worker nodes")
-        cluster.nodes = 1 + workers
-        yield cluster
-    finally:
-        nodes.stop()
+    for attempt in range(_STARTS):
+        nodes = _Nodes()
+        try:
+            cluster = _start_nodes(nodes, head_cpus, workers, worker_cpus, timeout_s)
+            if _agent_failed(nodes) and attempt + 1 < _STARTS:
+                continue  # a port taken between free_port() and the agent's bind: start afresh
+            yield cluster
+            return
+        finally:
+            nodes.stop()
+
+
+#: Starts of a whole cluster before giving up on one whose agent could not bind its port.
+_STARTS = 3
+
+
+def _start_nodes(
+    nodes: _Nodes, head_cpus: int, workers: int, worker_cpus: int, timeout_s: float
+) -> RayCluster:
+    head, cluster = _launch_head(nodes, head_cpus)
+    deadline = time.monotonic() + timeout_s
+    _wait(lambda: _answers(f"{cluster.address}/api/version"), head, deadline, "job server")
+    for _ in range(workers):
+        # A temp dir of its own, as on a machine of its own: nodes sharing one would unpack
+        # a job's working_dir into the same folder, and one node's re-extraction pulls the
+        # folder out from under a driver running in it on the other.
+        own = nodes.temp_dir("rayw")
+        nodes.launch([f"--address={cluster.gcs}", f"--num-cpus={worker_cpus}", f"--temp-dir={own}"])
+    _wait(lambda: cluster.alive_nodes() == 1 + workers, head, deadline, "worker nodes")
+    cluster.nodes = 1 + workers
+    return cluster
+
+
+def _agent_failed(nodes: _Nodes) -> bool:
+    """Whether a node's raylet logged that one of its agents exited at start.
+
+    The ports are chosen free (:func:`free_port`) and bound by Ray a moment later; when another
+    process takes one in between, the runtime-env agent exits and the raylet goes on talking to
+    whatever holds the port, so every job's runtime env on that node fails (seen as HTTP 401
+    from a neighbouring Ray's agent) and the job hangs for want of a node.
+    """
+    time.sleep(1)  # agents bind within half a second of their raylet's start
+    logs = [Path(d).glob("session_*/logs/raylet.out") for d in nodes.temp_dirs]
+    return any(
+        "because one Ray agent failed" in log.read_text(errors="replace")
+        for paths in logs
+        for log in paths
+    )
 
 
 def _answers(url: str) -> bool:
