@@ -329,13 +329,10 @@ def agreement(mdd_tif: Path, root: Path, threshold: float) -> dict[str, float]:
     ``same_decision``: the share of pixels on the same side of the bundle's ``threshold``.
     """
     import rasterio
-    import zarr
 
     with rasterio.open(mdd_tif) as src:
         p_mdd = src.read(1).astype(np.float32) / 255  # ScenePredictor writes floor(p * 255)
-    scenes = zarr.open_group(str(root / "scenes.zarr"), mode="r")["scenes"]
-    (key,) = list(scenes.group_keys())
-    steps = scenes[key]["probability"][:]
+    steps = _scene_steps(root)
     scored = steps != 255  # oceanscan: round(p * 254), 255 where not scored
     p_os, p_mdd = steps[scored].astype(np.float32) / 254, p_mdd[scored]
     diff = np.abs(p_os - p_mdd)
@@ -385,12 +382,6 @@ def bf16_report(
     }
 
 
-def _cpu_has_bf16() -> bool:
-    import torch
-
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
 def _threshold() -> float:
     from oceanscan.model import default_bundle_dir, load_bundle
 
@@ -436,8 +427,10 @@ def main() -> None:
     scene = write_scene(work / "scene_20250602.tif", args.size, args.seed, args.block)
     mdd = run_mdd(args, scene, work / "scene_20250602_prediction.tif")
     ocean = run_oceanscan(args, scene, work / "scan")
+    from oceanscan.scan.predictor import cpu_has_bf16
+
     bf16 = None
-    if not args.no_bf16 and _cpu_has_bf16():
+    if not args.no_bf16 and cpu_has_bf16():
         bf16 = run_oceanscan(args, scene, work / "scan_bf16", cpu_bf16=True)
     import rasterio.windows
 

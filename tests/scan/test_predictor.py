@@ -14,7 +14,7 @@ import torch
 
 from oceanscan.model import load_bundle
 from oceanscan.model.tta import DIHEDRAL, average_views
-from oceanscan.scan.predictor import Predictor, cpu_threads, resolve_device
+from oceanscan.scan.predictor import Predictor, cpu_has_bf16, cpu_threads, resolve_device
 
 
 def _batch(n=3, size=48, seed=0):
@@ -148,7 +148,7 @@ def test_cpu_bf16_is_opt_in_and_close_to_float32(tiny_bundle):
     finally:
         torch.set_num_threads(before)
     assert not plain.autocast_bf16  # float32 unless asked, whatever the CPU
-    assert bf16.autocast_bf16 == torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    assert bf16.autocast_bf16 == cpu_has_bf16()
     tiles = np.random.default_rng(3).uniform(0.0, 0.1, (2, 11, 48, 48)).astype(np.float32)
     p32 = plain({"reflectance": tiles.copy()})["probability"]
     p16 = bf16({"reflectance": tiles.copy()})["probability"]

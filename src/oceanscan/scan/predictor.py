@@ -24,7 +24,7 @@ import numpy.typing as npt
 from oceanscan.scan.tasks import read_batch, write_batch
 from oceanscan.scan.tiling import crop_margin
 
-__all__ = ["Predictor", "cpu_threads", "resolve_device"]
+__all__ = ["Predictor", "cpu_has_bf16", "cpu_threads", "resolve_device"]
 
 
 def cpu_threads(threads: int | None, actors: int) -> int:
@@ -38,6 +38,13 @@ def cpu_threads(threads: int | None, actors: int) -> int:
     if actors < 1:
         raise ValueError(f"actors must be >= 1, got {actors}")
     return threads if threads is not None else max(1, len(os.sched_getaffinity(0)) // actors)
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has the bf16 instructions (AVX512-BF16, AMX) ``cpu_bf16`` runs on."""
+    import torch
+
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def resolve_device(device: Literal["auto", "cpu", "cuda"]) -> str:
@@ -114,7 +121,7 @@ class Predictor:
         if self.device == "cuda":
             self.autocast_bf16 = autocast_bf16
         else:
-            self.autocast_bf16 = cpu_bf16 and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+            self.autocast_bf16 = cpu_bf16 and cpu_has_bf16()
         self.margin = margin
         self.tile_size = tile_size
         self.tta = tta

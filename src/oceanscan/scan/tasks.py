@@ -70,18 +70,16 @@ def read_batch(
     and ``error`` ``(N,)`` are added. For predictor actors that read their own tiles
     (:func:`oceanscan.scan.execute.execute` on CPU clusters).
     """
-    columns = list(batch)
 
-    def read(i: int) -> dict[str, Any]:
-        row = {c: batch[c][i] for c in columns}
+    def read(row: dict[str, Any]) -> dict[str, Any]:
         return read_tile(row, scenes=scenes, fail_on_error=fail_on_error, rio_env=rio_env)
 
     # The tiles at once: GDAL releases the GIL while it waits on a remote range request or
     # decodes a block, so the latency of cloud reads overlaps instead of adding up.
-    count = len(batch[columns[0]])
-    with ThreadPoolExecutor(max_workers=max(1, count)) as pool:
-        rows = list(pool.map(read, range(count)))
-    out = {c: np.asarray(batch[c]) for c in columns}
+    tiles = _rows(batch)
+    with ThreadPoolExecutor(max_workers=max(1, len(tiles))) as pool:
+        rows = list(pool.map(read, tiles))
+    out = {c: np.asarray(values) for c, values in batch.items()}
     out["reflectance"] = np.stack([r["reflectance"] for r in rows])
     out["mask"] = np.stack([r["mask"] for r in rows])
     out["error"] = np.array([r["error"] for r in rows], dtype=object)
@@ -130,14 +128,15 @@ def write_batch(
     For predictor actors that write their own tiles (:func:`oceanscan.scan.execute.execute` on
     CPU clusters).
     """
-    columns = list(batch)
     summaries = [
-        write_tile(
-            {c: batch[c][i] for c in columns},
-            root=root,
-            storage_options=storage_options,
-            step=step,
-        )
-        for i in range(len(batch[columns[0]]))
+        write_tile(row, root=root, storage_options=storage_options, step=step)
+        for row in _rows(batch)
     ]
     return {key: np.array([s[key] for s in summaries]) for key in summaries[0]}
+
+
+def _rows(batch: Mapping[str, npt.NDArray[Any]]) -> list[dict[str, Any]]:
+    """The rows of a numpy batch (a dict of equally long columns), one dict per row."""
+    columns = list(batch)
+    count = len(batch[columns[0]]) if columns else 0
+    return [{c: batch[c][i] for c in columns} for i in range(count)]
