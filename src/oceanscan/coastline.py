@@ -27,6 +27,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from oceanscan.cache import cache_dir
+
 __all__ = ["PolygonIndex", "cache_dir", "load_polygon_index"]
 
 log = logging.getLogger(__name__)
@@ -121,15 +123,6 @@ def _walk(wkb: bytes) -> PolygonIndex:
     return PolygonIndex(np.frombuffer(wkb, dtype=np.uint8), starts, ends, bounds)
 
 
-def cache_dir() -> Path:
-    """Where oceanscan keeps files it can rebuild: ``$OCEANSCAN_CACHE_DIR`` or the XDG cache."""
-    explicit = os.environ.get("OCEANSCAN_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "oceanscan"
-
-
 def _provider_wkb(provider: Provider) -> bytes:
     import roaring_landmask
 
@@ -183,7 +176,7 @@ def load_polygon_index(provider: Provider = "osm", *, use_cache: bool = True) ->
 
     Args:
         provider: ``"osm"`` or ``"gshhg"``.
-        use_cache: read and write the cache (:func:`cache_dir`); False builds in memory only.
+        use_cache: read and write the cache (:func:`oceanscan.cache.cache_dir`); False builds in memory only.
 
     Raises:
         ImportError: without the roaring-landmask package.

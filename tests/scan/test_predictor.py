@@ -12,9 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from oceanscan.model import load_bundle
+from oceanscan.model import load_bundle, openvino_runtime
 from oceanscan.model.tta import DIHEDRAL, average_views
-from oceanscan.scan.predictor import Predictor, cpu_has_bf16, cpu_threads, resolve_device
+from oceanscan.scan.predictor import (
+    Predictor,
+    cpu_has_bf16,
+    cpu_threads,
+    resolve_device,
+    resolve_runtime,
+)
 
 
 def _batch(n=3, size=48, seed=0):
@@ -36,7 +42,8 @@ def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):
     prob = out["probability"]
     assert prob.shape == (3, 32, 32) and prob.dtype == np.float32
     assert np.isnan(prob[1]).all() and not np.isnan(prob[[0, 2]]).any()
-    direct = load_bundle(tiny_bundle).predict_proba(tiles[[0, 2]])[:, 8:40, 8:40]
+    direct = load_bundle(tiny_bundle).predict_proba(tiles[[0, 2]], runtime=predictor.runtime)
+    direct = direct[:, 8:40, 8:40]
     np.testing.assert_allclose(prob[[0, 2]], direct, atol=1e-6)
 
 
@@ -154,3 +161,31 @@ def test_cpu_bf16_is_opt_in_and_close_to_float32(tiny_bundle):
     p16 = bf16({"reflectance": tiles.copy()})["probability"]
     assert p32.shape == p16.shape == (2, 32, 32)
     np.testing.assert_allclose(p16, p32, atol=0.1)
+
+
+def test_a_cpu_predictor_runs_openvino_unless_told_torch(tiny_bundle):
+    before = torch.get_num_threads()
+    try:
+        auto = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1)
+        eager = Predictor(
+            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_runtime="torch"
+        )
+    finally:
+        torch.set_num_threads(before)
+    assert (auto.runtime, eager.runtime) == ("openvino", "torch")
+    batch = _batch()
+    got = auto({k: v.copy() for k, v in batch.items()})["probability"]
+    expected = eager({k: v.copy() for k, v in batch.items()})["probability"]
+    np.testing.assert_allclose(got, expected, atol=1e-5)  # float32 both, rounding apart
+
+
+def test_runtime_choice(monkeypatch):
+    assert resolve_runtime("auto", "cpu") == "openvino"
+    assert resolve_runtime("torch", "cpu") == "torch"
+    assert resolve_runtime("auto", "cuda") == resolve_runtime("openvino", "cuda") == "torch"
+    with pytest.raises(ValueError, match=r"cpu_runtime must be one of .* got 'onnx'"):
+        resolve_runtime("onnx", "cpu")  # type: ignore[arg-type]
+    monkeypatch.setattr(openvino_runtime, "openvino_available", lambda: False)
+    assert resolve_runtime("auto", "cpu") == "torch"
+    with pytest.raises(ImportError, match=r"pip install 'oceanscan\[openvino\]'"):
+        resolve_runtime("openvino", "cpu")

@@ -109,6 +109,11 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="bf16 on CPUs with bf16 instructions (faster; probabilities move by up to 0.04)",
     )
     parser.add_argument(
+        "--cpu-runtime",
+        choices=("auto", "torch", "openvino"),
+        help="what runs the network on CPUs (default auto: OpenVINO where installed, else torch)",
+    )
+    parser.add_argument(
         "--tile-io",
         choices=("auto", "actors", "tasks"),
         help="who reads and writes tiles: the predictor actors, Ray tasks of their own, or "
@@ -216,6 +221,7 @@ _OVERRIDES = (
     "batch_size",
     "tile_io",
     "cpu_bf16",
+    "cpu_runtime",
     "limit",
     "device",
     "tta",

@@ -11,10 +11,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import fsspec
 import numpy as np
@@ -35,17 +35,24 @@ from oceanscan.model.bundle_format import (
 )
 from oceanscan.model.export import save_bundle
 from oceanscan.model.inference import fold_batchnorm, forward_tiles
+from oceanscan.model.openvino_runtime import OpenVINONetwork
 from oceanscan.model.tta import average_views
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet
 
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
     "META_FILE",
+    "RUNTIMES",
     "WEIGHTS_FILE",
     "ModelBundle",
+    "Runtime",
     "load_bundle",
     "save_bundle",
 ]
+
+#: What can run a bundle's network for :meth:`ModelBundle.predict_proba`.
+Runtime = Literal["torch", "openvino"]
+RUNTIMES: tuple[str, ...] = ("torch", "openvino")
 
 #: Architectures a bundle can name, by the ``architecture.name`` of its ``model.json``.
 _ARCHITECTURES: dict[str, type[nn.Module]] = {"AttentionUNet": AttentionUNet}
@@ -66,6 +73,10 @@ class ModelBundle:
         tta: the test-time augmentation ``threshold`` was tuned with (``inference.tta`` of
             ``model.json``, :mod:`oceanscan.model.tta`); :meth:`predict_proba` applies it unless
             told otherwise.
+        runtime: what :meth:`predict_proba` runs the network on unless told otherwise
+            (:meth:`with_runtime`); ``torch`` as loaded.
+        bf16: whether :meth:`predict_proba` runs the network in bfloat16 unless told otherwise;
+            False as loaded.
     """
 
     model: nn.Module
@@ -76,7 +87,11 @@ class ModelBundle:
     model_id: str
     path: Path | str
     tta: str = "none"
-    _networks: dict[str, nn.Module] = field(default_factory=dict, init=False, repr=False)
+    runtime: Runtime = "torch"
+    bf16: bool = False
+    _networks: dict[tuple[str, str, bool], Callable[[Tensor], Tensor]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def class_mapping(self) -> str:
@@ -122,8 +137,9 @@ class ModelBundle:
         reflectance: npt.NDArray[np.floating] | Tensor,
         *,
         device: str | torch.device | None = None,
-        autocast_bf16: bool = False,
+        autocast_bf16: bool | None = None,
         tta: str | None = None,
+        runtime: Runtime | None = None,
     ) -> npt.NDArray[np.float32]:
         """Probability of the positive class per pixel.
 
@@ -138,38 +154,73 @@ class ModelBundle:
             reflectance: ``(N, bands, H, W)`` surface reflectance, NaN where missing.
             device: where to run; defaults to the device of the model's parameters (the
                 inference network of :meth:`_network` is built there).
-            autocast_bf16: run the network under bfloat16 autocast (on GPUs with bf16 support);
-                the softmax is always float32.
+            autocast_bf16: run the network in bfloat16 (torch autocast; OpenVINO's bf16
+                precision); the softmax is always float32. Defaults to :attr:`bf16`.
             tta: view set to average (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to the
                 bundle's own (:attr:`tta`), the one its threshold was tuned with.
+            runtime: what runs the network: ``torch``, or ``openvino`` (CPU only,
+                :mod:`oceanscan.model.openvino_runtime`); defaults to :attr:`runtime`.
 
         Returns:
             float32 array ``(N, H, W)`` of probabilities in [0, 1].
 
         Raises:
-            ValueError: for an input that is not ``(N, len(bands), H, W)``, or a view set that
-                is unknown or does not fit its shape.
+            ValueError: for an input that is not ``(N, len(bands), H, W)``, a view set that
+                is unknown or does not fit its shape, or an unknown runtime or one that cannot
+                run on ``device``.
         """
         views = self.tta if tta is None else tta
+        bf16 = self.bf16 if autocast_bf16 is None else autocast_bf16
+        runtime = self.runtime if runtime is None else runtime
+
+        def predict(view: npt.NDArray[np.floating] | Tensor) -> npt.NDArray[np.float32]:
+            return self._predict_view(view, device=device, autocast_bf16=bf16, runtime=runtime)
+
         if views == "none":
-            return self._predict_view(reflectance, device=device, autocast_bf16=autocast_bf16)
+            return predict(reflectance)
         return average_views(
-            lambda view: self._predict_view(view, device=device, autocast_bf16=autocast_bf16),
+            predict,
             np.asarray(reflectance.cpu() if isinstance(reflectance, Tensor) else reflectance),
             views,
         )
 
-    def _network(self, device: torch.device) -> nn.Module:
-        """What :meth:`predict_proba` runs on ``device``: :attr:`model` with its BatchNorm folded.
+    def with_runtime(self, runtime: Runtime, *, bf16: bool = False) -> ModelBundle:
+        """This bundle, predicting on ``runtime`` (in bfloat16 when ``bf16``) by default.
 
-        Built on first use per device (:func:`oceanscan.model.inference.fold_batchnorm`), in
-        ``channels_last``, the layout of the fastest convolution kernels of oneDNN and cuDNN;
-        :attr:`model` itself stays the trained network, state dict and all.
+        For code that scores through a bundle it is handed, such as the real-sea measurement,
+        to run it the way a scan on this machine would.
         """
-        key = str(device)
+        return replace(self, runtime=runtime, bf16=bf16)
+
+    def _network(
+        self, device: torch.device, runtime: Runtime = "torch", bf16: bool = False
+    ) -> Callable[[Tensor], Tensor]:
+        """What :meth:`predict_proba` runs: :attr:`model` with its BatchNorm folded.
+
+        Built on first use per device and runtime (:func:`oceanscan.model.inference.fold_batchnorm`):
+        for torch in ``channels_last``, the layout of the fastest convolution kernels of oneDNN
+        and cuDNN; for OpenVINO compiled on the CPU (in bf16 when ``bf16``). :attr:`model`
+        itself stays the trained network, state dict and all.
+
+        Raises:
+            ValueError: for an unknown runtime, or ``openvino`` on a device other than the CPU.
+        """
+        if runtime not in RUNTIMES:
+            raise ValueError(f"Invalid runtime {runtime!r}; must be one of {RUNTIMES}")
+        if runtime == "openvino" and device.type != "cpu":
+            raise ValueError(f"the openvino runtime runs on the CPU, got device {str(device)!r}")
+        key = (str(device), runtime, bf16 and runtime == "openvino")
         if key not in self._networks:
-            network = fold_batchnorm(self.model)
-            self._networks[key] = network.to(device, memory_format=torch.channels_last)
+            folded = fold_batchnorm(self.model)
+            if runtime == "openvino":
+                self._networks[key] = OpenVINONetwork(
+                    folded.cpu(),
+                    input_channels(self.meta["normalization"]["method"], len(self.bands)),
+                    key=self.sha256[:16],
+                    bf16=bf16,
+                )
+            else:
+                self._networks[key] = folded.to(device, memory_format=torch.channels_last)
         return self._networks[key]
 
     def _predict_view(
@@ -178,6 +229,7 @@ class ModelBundle:
         *,
         device: str | torch.device | None,
         autocast_bf16: bool,
+        runtime: Runtime,
     ) -> npt.NDArray[np.float32]:
         """One forward pass: the positive-class probability of ``reflectance`` as it is."""
         x = (
@@ -194,16 +246,20 @@ class ModelBundle:
         if not (x.is_floating_point()):
             raise ValueError(f"reflectance must be floating point, got {x.dtype}")
         dev = torch.device(device) if device is not None else next(self.model.parameters()).device
-        network = self._network(dev)
+        network = self._network(dev, runtime, autocast_bf16)
         # The very function the training datasets call, so scan inputs match training inputs.
         x = model_input(x.to(device=dev, dtype=torch.float32), self.meta["normalization"])
         h, w = x.shape[-2:]
-        x = _pad_to_multiple(x, DOWNSAMPLING).contiguous(memory_format=torch.channels_last)
-        with (
-            torch.inference_mode(),
-            torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast_bf16),
-        ):
-            logits = forward_tiles(network, x)
+        x = _pad_to_multiple(x, DOWNSAMPLING)
+        if runtime == "openvino":  # precision is compiled in; tiles go in as they are
+            with torch.inference_mode():
+                logits = network(x)
+        else:
+            with (
+                torch.inference_mode(),
+                torch.autocast(dev.type, dtype=torch.bfloat16, enabled=autocast_bf16),
+            ):
+                logits = forward_tiles(network, x.contiguous(memory_format=torch.channels_last))
         prob = logits.float().softmax(dim=1)[:, self.positive_class]
         top, left = _pad_before(h), _pad_before(w)
         prob = prob[:, top : top + h, left : left + w]

@@ -155,6 +155,10 @@ class ScanConfig(BaseModel):
             default: 1.44x faster on one thread of such a CPU (width 8, 576 px tiles), at the
             cost of probabilities that move by up to 0.04 from float32 (docs/scan.md has what
             that changes in the detections); without such instructions it is ignored.
+        cpu_runtime: what runs the network on CPUs: ``openvino`` (OpenVINO's compiled network,
+            :mod:`oceanscan.model.openvino_runtime`), ``torch`` (eager PyTorch) or ``auto`` (the
+            default): OpenVINO where it is installed. Both compute in float32 unless
+            ``cpu_bf16``; their probabilities differ by float32 rounding (docs/scan.md).
         tta: test-time augmentation, the views of each tile averaged
             (:data:`oceanscan.model.tta.TTA_VIEWS`): ``bundle`` (the default) runs the bundle the
             way its threshold was tuned (its ``inference.tta``); ``none``, ``rot180`` (2x the
@@ -204,6 +208,7 @@ class ScanConfig(BaseModel):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     autocast_bf16: bool = True
     cpu_bf16: bool = False
+    cpu_runtime: Literal["auto", "torch", "openvino"] = "auto"
     tta: Literal["bundle", "none", "rot180", "dihedral"] = "bundle"
     fail_on_error: bool = True
     progress_bars: bool = True

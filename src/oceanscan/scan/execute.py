@@ -128,6 +128,7 @@ def execute(
             "device": "cuda" if gpu else "cpu",
             "autocast_bf16": config.autocast_bf16,
             "cpu_bf16": config.cpu_bf16,
+            "cpu_runtime": config.cpu_runtime,
             "tta": plan.run_attrs["tta"],
             "threads": config.predictor_threads,
             "actors": actors,

@@ -3,7 +3,9 @@
 Ray Data builds one instance per actor (``map_batches(Predictor, concurrency=...)``), so the
 model bundle is loaded once per actor and reused for every batch. The network runs in
 ``channels_last`` memory format with its BatchNorm folded (:mod:`oceanscan.model.inference`),
-under bf16 autocast on CUDA and in float32 on CPU.
+under bf16 autocast on CUDA. On CPU it runs in float32, compiled by OpenVINO where that is
+installed (:mod:`oceanscan.model.openvino_runtime`: 1.2x the speed of eager torch on one thread,
+logits within ~3e-6) and in eager torch otherwise.
 
 On CPU the actor sizes its torch threads from its node, its CPUs shared by the scan's actors
 (by default one actor per CPU, so one thread each: :func:`oceanscan.scan.execute.predictor_actors`
@@ -24,7 +26,7 @@ import numpy.typing as npt
 from oceanscan.scan.tasks import read_batch, write_batch
 from oceanscan.scan.tiling import crop_margin
 
-__all__ = ["Predictor", "cpu_has_bf16", "cpu_threads", "resolve_device"]
+__all__ = ["Predictor", "cpu_has_bf16", "cpu_threads", "resolve_device", "resolve_runtime"]
 
 
 def cpu_threads(threads: int | None, actors: int) -> int:
@@ -45,6 +47,31 @@ def cpu_has_bf16() -> bool:
     import torch
 
     return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def resolve_runtime(
+    runtime: Literal["auto", "torch", "openvino"], device: str
+) -> Literal["torch", "openvino"]:
+    """What runs the network on ``device``: ``auto`` means OpenVINO on a CPU where it is installed.
+
+    CUDA always runs torch; ``runtime`` only chooses for the CPU.
+
+    Raises:
+        ValueError: for a runtime outside ``auto``, ``torch``, ``openvino``.
+        ImportError: for ``openvino`` on a CPU where OpenVINO is not installed.
+    """
+    from oceanscan.model.openvino_runtime import openvino_available
+
+    allowed = ("auto", "torch", "openvino")
+    if runtime not in allowed:
+        raise ValueError(f"cpu_runtime must be one of {allowed}, got {runtime!r}")
+    if device != "cpu" or runtime == "torch":
+        return "torch"
+    if runtime == "openvino" and not openvino_available():
+        raise ImportError(
+            "cpu_runtime 'openvino' needs OpenVINO: pip install 'oceanscan[openvino]'"
+        )
+    return "openvino" if openvino_available() else "torch"
 
 
 def resolve_device(device: Literal["auto", "cpu", "cuda"]) -> str:
@@ -81,7 +108,10 @@ class Predictor:
         tile_size: core side C in pixels.
         device: ``auto``, ``cpu`` or ``cuda``; defaults to ``auto``.
         autocast_bf16: bf16 autocast on CUDA; defaults to True.
-        cpu_bf16: bf16 autocast on a CPU with bf16 matrix instructions; defaults to False.
+        cpu_bf16: bf16 on a CPU with bf16 matrix instructions (torch autocast, or OpenVINO's
+            bf16 precision); defaults to False.
+        cpu_runtime: what runs the network on a CPU (:func:`resolve_runtime`); defaults to
+            ``auto``, OpenVINO where it is installed.
         tta: the views averaged (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to ``none``.
         threads: torch threads on CPU; defaults to the node's CPUs shared by ``actors``
             (:func:`cpu_threads`).
@@ -102,6 +132,7 @@ class Predictor:
         device: Literal["auto", "cpu", "cuda"] = "auto",
         autocast_bf16: bool = True,
         cpu_bf16: bool = False,
+        cpu_runtime: Literal["auto", "torch", "openvino"] = "auto",
         tta: str = "none",
         threads: int | None = None,
         actors: int = 1,
@@ -122,6 +153,7 @@ class Predictor:
             self.autocast_bf16 = autocast_bf16
         else:
             self.autocast_bf16 = cpu_bf16 and cpu_has_bf16()
+        self.runtime = resolve_runtime(cpu_runtime, self.device)
         self.margin = margin
         self.tile_size = tile_size
         self.tta = tta
@@ -132,7 +164,11 @@ class Predictor:
         # predict_proba moves the tiles to the device itself, view by view under test-time
         # augmentation, so they are not copied there (and back for the views) first.
         return self.bundle.predict_proba(
-            tiles, device=self.device, autocast_bf16=self.autocast_bf16, tta=self.tta
+            tiles,
+            device=self.device,
+            autocast_bf16=self.autocast_bf16,
+            tta=self.tta,
+            runtime=self.runtime,
         )
 
     def __call__(self, batch: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
