@@ -37,6 +37,15 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=0, help="torch intra-op threads (default 0: torch's own)"
     )
+    parser.add_argument(
+        "--runtime",
+        choices=("torch", "openvino"),
+        default="torch",
+        help="what runs the network (default torch; scans on CPUs run openvino)",
+    )
+    parser.add_argument(
+        "--bf16", action="store_true", help="run the network in bfloat16, as --cpu-bf16 scans do"
+    )
     args = parser.parse_args()
 
     import torch
@@ -50,7 +59,7 @@ def main() -> None:
     if not real.is_dir():
         sys.exit(f"real data directory not found: {real} (pass --shared)")
     start = time.perf_counter()
-    bundle = load_bundle(args.bundle)
+    bundle = load_bundle(args.bundle).with_runtime(args.runtime, bf16=args.bf16)
     report = measure_real_sea(bundle, real)
     if args.figure:
         from oceanscan.realsea.figure import scene_quicklook
@@ -59,6 +68,7 @@ def main() -> None:
         scene_quicklook(bundle, load_scene("durban", real), args.figure)
     report["seconds"]["total"] = round(time.perf_counter() - start, 2)
     report["torch_threads"] = torch.get_num_threads()
+    report["runtime"] = {"runtime": args.runtime, "bf16": args.bf16}
     text = json.dumps(report, indent=1)
     if args.out:
         Path(args.out).write_text(text + "\n")

@@ -111,6 +111,7 @@ def test_both_sides_scan_the_scene_at_a_positive_speed(report):
     # one actor per core of the node, one thread each (oceanscan.scan.execute.predictor_actors)
     assert ocean["predictor_actors"] == os.cpu_count()
     assert report["model_only"]["oceanscan_one_thread"]["torch_threads"] == 1
+    assert report["model_only"]["oceanscan_runtime"] == "openvino"  # as the scan runs on CPUs
     assert set(report["machine"]) >= {"cpus", "torch", "oceanscan", "marinedebrisdetector"}
 
 
