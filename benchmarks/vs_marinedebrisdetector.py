@@ -27,7 +27,8 @@ one run:
 * ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ... --tta none`` runs (bundle check,
   ``init_ray``, ``scan_inputs``), in a fresh process with its configuration as shipped (512 px
   tiles + 32 px margins, batches of 4, one predictor actor per core on one thread each, the
-  network compiled by OpenVINO where it is installed), into a new Zarr store. The bundle's
+  network compiled by OpenVINO where it is installed, in bf16 where the CPU has bf16
+  instructions), into a new Zarr store. The bundle's
   converted network is first removed from oceanscan's cache (:func:`forget_converted_network`),
   so the scan pays for converting it, as a machine's first scan does.
   Its fixed start-up cost is timed apart: ``with_ray_start`` counts everything;
@@ -40,7 +41,7 @@ one run:
   cores it used at once (``predictor_peak_cores``);
 * ``model_only``: forward passes alone on tiles of each side's own shape taken from the scene
   (marinedebrisdetector: 608 px, one at a time, 480 px kept; oceanscan: 576 px in batches of 4,
-  512 px kept, on the runtime its scan uses), on all cores for both, and on one thread for both
+  512 px kept, on the runtime and in the precision its scan uses), on all cores for both, and on one thread for both
   (the one thread each of oceanscan's actors takes); ``--repeats`` interleaved rounds, the best
   kept;
 * ``agreement``: on one tile, the wrapped network against ``ModelBundle.predict_proba`` (the
@@ -48,10 +49,10 @@ one run:
   over the scene, the two written probability maps (they differ where
   the tilings differ: zero padding vs reflection, context on two sides vs four, and the
   network's global self-attention sees a different window);
-* ``oceanscan_cpu_bf16``: where the CPU has bf16 instructions (AVX512-BF16, AMX), the same scan
-  again with ``--cpu-bf16`` (:func:`bf16_report`): its rates against marinedebrisdetector's and
-  how many pixels bf16 moved, in probability steps and across the threshold (``--no-bf16``
-  skips it).
+* ``oceanscan_float32``: where the CPU has bf16 instructions (AVX512-BF16, AMX), on which the
+  shipped scan runs the network in bf16, the same scan again with ``--no-cpu-bf16``
+  (:func:`float32_report`): its rates against marinedebrisdetector's and how many pixels bf16
+  moved, in probability steps and across the threshold (``--no-float32`` skips it).
 
 Pixel rates are scene pixels over wall seconds; one-time Python imports are not counted. One JSON
 object goes to stdout (and ``--out``). Shared machines are noisy: compare ratios from one run.
@@ -166,6 +167,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     from oceanscan.model import load_bundle
     from oceanscan.scan import ScanConfig, scan_inputs
     from oceanscan.scan.execute import predictor_actors
+    from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
     from oceanscan.scan.runner import init_ray
     from oceanscan.scan.sources import input_scenes
 
@@ -175,7 +177,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         bands=list(MDD_BANDS),
         root=args.root,
         tta="none",  # the network alone, as marinedebrisdetector runs it
-        cpu_bf16=args.cpu_bf16,
+        cpu_bf16=not args.float32,
         progress_bars=False,
     )
     bundle, scenes = load_bundle(config.model), input_scenes(config)
@@ -205,6 +207,9 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         "batch_size": config.batch_size,
         "predictor_cpus": config.predictor_cpus,
         "predictor_actors": actors,
+        # What the actors run the network with (their node is this machine).
+        "cpu_runtime": resolve_runtime(config.cpu_runtime, "cpu"),
+        "cpu_bf16": config.cpu_bf16 and cpu_has_bf16(),
     }
 
 
@@ -226,11 +231,11 @@ def forget_converted_network() -> list[str]:
 
 
 def run_oceanscan(
-    args: argparse.Namespace, scene: Path, root: Path, *, cpu_bf16: bool = False
+    args: argparse.Namespace, scene: Path, root: Path, *, float32: bool = False
 ) -> dict[str, Any]:
     """oceanscan's scan of the scene in a child process, its process tree sampled meanwhile."""
     cmd = [sys.executable, __file__, "--child", "--scene", str(scene), "--root", str(root)]
-    cmd += ["--cpu-bf16"] if cpu_bf16 else []
+    cmd += ["--float32"] if float32 else []
     forget_converted_network()  # the scan converts the network, as a first scan does
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -300,14 +305,16 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
     import torch
 
     from oceanscan.model import default_bundle_dir, load_bundle
-    from oceanscan.scan.predictor import resolve_runtime
+    from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
 
     bundle = load_bundle(default_bundle_dir())
     network = bundle_as_mdd(bundle)
-    # What the scan's actors run: OpenVINO where installed. One bundle per thread count, since
-    # OpenVINO takes its threads when it compiles (on first use).
-    runtime = resolve_runtime("auto", "cpu")
-    on_cores, on_one = (load_bundle(default_bundle_dir()).with_runtime(runtime) for _ in "ab")
+    # What the scan's actors run as shipped: OpenVINO where installed, bf16 where the CPU has
+    # it. One bundle per thread count: OpenVINO takes its threads when it compiles (first use).
+    runtime, bf16 = resolve_runtime("auto", "cpu"), cpu_has_bf16()
+    on_cores, on_one = (
+        load_bundle(default_bundle_dir()).with_runtime(runtime, bf16=bf16) for _ in "ab"
+    )
     keep = [MDD_BANDS.index(b) for b in bundle.bands]
     cores = os.cpu_count() or 1
     mdd_window = args.image_size + 2 * args.offset
@@ -348,6 +355,7 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
     return {
         **best,
         "oceanscan_runtime": runtime,
+        "oceanscan_bf16": bf16,
         "oceanscan_over_mdd_all_cores": best["oceanscan_all_cores"]["core_pixels_per_s"]
         / best["marinedebrisdetector"]["core_pixels_per_s"],
         "wrapper_vs_bundle_max_abs_diff": float(np.abs(wrapped - direct).max()),
@@ -385,26 +393,27 @@ def _scene_steps(root: Path) -> np.ndarray:
     return np.asarray(scenes[key]["probability"][:])
 
 
-def bf16_report(
+def float32_report(
     run: dict[str, Any] | None, mdd_rate: float, work: Path, threshold: float
 ) -> dict[str, Any] | None:
-    """The ``--cpu-bf16`` scan: its rates against marinedebrisdetector, and what bf16 changed.
+    """The ``--no-cpu-bf16`` scan: its rates against marinedebrisdetector, and what bf16 changes.
 
-    ``steps_changed``: share of pixels whose stored probability step differs from the float32
-    scan's; ``decisions_changed``: pixels on the other side of the bundle's threshold, with the
-    float32 scan's debris pixels for scale.
+    ``steps_changed``: share of pixels whose stored probability step in the shipped (bf16) scan
+    differs from the float32 scan's; ``decisions_changed``: pixels on the other side of the
+    bundle's threshold, with the float32 scan's debris pixels for scale.
     """
     if run is None:
         return None
     from oceanscan.scan.store import FILL, threshold_step
 
-    f32, b16 = _scene_steps(work / "scan"), _scene_steps(work / "scan_bf16")
+    f32, b16 = _scene_steps(work / "scan_float32"), _scene_steps(work / "scan")
     step = threshold_step(threshold)
     debris32, debris16 = (f32 != FILL) & (f32 >= step), (b16 != FILL) & (b16 >= step)
     return {
         "scan": run,
         "over_mdd_with_ray_start": run["pixels_per_s_with_ray_start"] / mdd_rate,
         "over_mdd_after_ray_start": run["pixels_per_s_after_ray_start"] / mdd_rate,
+        "over_mdd_after_startup": run["pixels_per_s_after_startup"] / mdd_rate,
         "steps_changed": float((f32 != b16).mean()),
         "max_step_change": int(np.abs(f32.astype(np.int16) - b16.astype(np.int16)).max()),
         "decisions_changed": int((debris32 != debris16).sum()),
@@ -443,10 +452,12 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument(
-        "--no-bf16", action="store_true", help="skip the second oceanscan run under --cpu-bf16"
+        "--no-float32",
+        action="store_true",
+        help="skip the second oceanscan run in float32 (--no-cpu-bf16)",
     )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--cpu-bf16", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--float32", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scene", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -458,11 +469,9 @@ def main() -> None:
     scene = write_scene(work / "scene_20250602.tif", args.size, args.seed, args.block)
     mdd = run_mdd(args, scene, work / "scene_20250602_prediction.tif")
     ocean = run_oceanscan(args, scene, work / "scan")
-    from oceanscan.scan.predictor import cpu_has_bf16
-
-    bf16 = None
-    if not args.no_bf16 and cpu_has_bf16():
-        bf16 = run_oceanscan(args, scene, work / "scan_bf16", cpu_bf16=True)
+    float32 = None
+    if not args.no_float32 and ocean["cpu_bf16"]:
+        float32 = run_oceanscan(args, scene, work / "scan_float32", float32=True)
     import rasterio.windows
 
     corner = min(args.size, _MODEL_ONLY_PX)  # enough for --model-tiles of either tiling
@@ -482,7 +491,7 @@ def main() -> None:
         },
         "model_only": model_only(args, reflectance, ocean["tile_size"], ocean["margin"]),
         "agreement": agreement(work / "scene_20250602_prediction.tif", work / "scan", _threshold()),
-        "oceanscan_cpu_bf16": bf16_report(bf16, mdd_rate, work, _threshold()),
+        "oceanscan_float32": float32_report(float32, mdd_rate, work, _threshold()),
         "work_dir": str(work) if args.keep else None,
     }
     if not args.keep:

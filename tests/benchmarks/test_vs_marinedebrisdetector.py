@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 
 from benchmarks._mdd import MDD_BANDS, bundle_as_mdd, load_scene_predictor
+from oceanscan.scan.predictor import cpu_has_bf16
 
 PROJECT = Path(__file__).resolve().parents[2]
 BENCHMARKS = PROJECT / "benchmarks"
@@ -112,6 +113,15 @@ def test_both_sides_scan_the_scene_at_a_positive_speed(report):
     assert ocean["predictor_actors"] == os.cpu_count()
     assert report["model_only"]["oceanscan_one_thread"]["torch_threads"] == 1
     assert report["model_only"]["oceanscan_runtime"] == "openvino"  # as the scan runs on CPUs
+    assert ocean["cpu_runtime"] == "openvino"
+    assert ocean["cpu_bf16"] == report["model_only"]["oceanscan_bf16"] == cpu_has_bf16()
+    float32 = report["oceanscan_float32"]
+    if cpu_has_bf16():  # the shipped scan ran bf16: float32 beside it, and what bf16 moved
+        assert float32["scan"]["cpu_bf16"] is False
+        assert 0 <= float32["steps_changed"] < 0.5
+        assert float32["decisions_changed"] <= 0.05 * max(float32["debris_pixels_float32"], 100)
+    else:
+        assert float32 is None
     assert set(report["machine"]) >= {"cpus", "torch", "oceanscan", "marinedebrisdetector"}
 
 

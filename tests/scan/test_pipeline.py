@@ -29,6 +29,7 @@ from oceanscan.model import load_bundle
 from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.ledger import exit_code
 from oceanscan.scan.pipeline import scan_scenes
+from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
 from oceanscan.scan.reader import read_window
 from oceanscan.scan.store import (
     FILL,
@@ -78,8 +79,11 @@ def scanned(ray_session, tmp_path_factory):
 
 
 def _reference(spec, bundle_dir):
-    """Sliding-window prediction over the whole scene, read and padded in one go."""
-    bundle = load_bundle(bundle_dir)
+    """Sliding-window prediction over the whole scene, read and padded in one go, with the network
+    run as the scan's CPU actors run it (runtime and precision)."""
+    bundle = load_bundle(bundle_dir).with_runtime(
+        resolve_runtime("auto", "cpu"), bf16=cpu_has_bf16()
+    )
     h, w = spec.grid.shape
     spec = attach_land(spec)  # as the scan plans it: synthetic scenes keep their SCL land
     chunk = read_window(spec, PixelWindow(0, 0, h, w))

@@ -42,14 +42,18 @@ def test_predictions_are_cropped_cores_and_failed_tiles_are_nan(tiny_bundle):
     prob = out["probability"]
     assert prob.shape == (3, 32, 32) and prob.dtype == np.float32
     assert np.isnan(prob[1]).all() and not np.isnan(prob[[0, 2]]).any()
-    direct = load_bundle(tiny_bundle).predict_proba(tiles[[0, 2]], runtime=predictor.runtime)
+    direct = load_bundle(tiny_bundle).predict_proba(
+        tiles[[0, 2]], runtime=predictor.runtime, autocast_bf16=predictor.autocast_bf16
+    )
     direct = direct[:, 8:40, 8:40]
     np.testing.assert_allclose(prob[[0, 2]], direct, atol=1e-6)
 
 
 def test_tta_averages_the_eight_views(tiny_bundle):
-    plain = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu")
-    tta = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", tta="dihedral")
+    plain = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", cpu_bf16=False)
+    tta = Predictor(
+        str(tiny_bundle), margin=8, tile_size=32, device="cpu", tta="dihedral", cpu_bf16=False
+    )
     tiles = _batch()["reflectance"][:1]
     bundle = load_bundle(tiny_bundle)
     views = [
@@ -145,17 +149,28 @@ def test_actors_are_one_per_cpu_of_a_cluster_without_gpus_unless_given(ray_sessi
     assert predictor_actors(given, gpu=False) == 3
 
 
-def test_cpu_bf16_is_opt_in_and_close_to_float32(tiny_bundle):
+@pytest.mark.parametrize("runtime", ["openvino", "torch"])
+def test_cpu_bf16_follows_the_cpu_unless_turned_off_and_stays_close_to_float32(
+    tiny_bundle, runtime
+):
     before = torch.get_num_threads()
     try:
-        plain = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1)
         bf16 = Predictor(
-            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_bf16=True
+            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_runtime=runtime
+        )
+        plain = Predictor(
+            str(tiny_bundle),
+            margin=8,
+            tile_size=32,
+            device="cpu",
+            threads=1,
+            cpu_bf16=False,
+            cpu_runtime=runtime,
         )
     finally:
         torch.set_num_threads(before)
-    assert not plain.autocast_bf16  # float32 unless asked, whatever the CPU
-    assert bf16.autocast_bf16 == cpu_has_bf16()
+    assert bf16.autocast_bf16 == cpu_has_bf16()  # as CUDA runs bf16, where the CPU has it
+    assert not plain.autocast_bf16
     tiles = np.random.default_rng(3).uniform(0.0, 0.1, (2, 11, 48, 48)).astype(np.float32)
     p32 = plain({"reflectance": tiles.copy()})["probability"]
     p16 = bf16({"reflectance": tiles.copy()})["probability"]
@@ -166,9 +181,17 @@ def test_cpu_bf16_is_opt_in_and_close_to_float32(tiny_bundle):
 def test_a_cpu_predictor_runs_openvino_unless_told_torch(tiny_bundle):
     before = torch.get_num_threads()
     try:
-        auto = Predictor(str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1)
+        auto = Predictor(
+            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_bf16=False
+        )
         eager = Predictor(
-            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_runtime="torch"
+            str(tiny_bundle),
+            margin=8,
+            tile_size=32,
+            device="cpu",
+            threads=1,
+            cpu_bf16=False,
+            cpu_runtime="torch",
         )
     finally:
         torch.set_num_threads(before)

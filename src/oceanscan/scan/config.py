@@ -151,14 +151,16 @@ class ScanConfig(BaseModel):
             (:mod:`oceanscan.scan.execute` says why).
         device: ``auto`` uses CUDA when the actor has a GPU.
         autocast_bf16: bf16 autocast on CUDA.
-        cpu_bf16: bf16 autocast on CPUs with bf16 matrix instructions (AVX512-BF16, AMX), off by
-            default: 1.44x faster on one thread of such a CPU (width 8, 576 px tiles), at the
-            cost of probabilities that move by up to 0.04 from float32 (docs/scan.md has what
-            that changes in the detections); without such instructions it is ignored.
+        cpu_bf16: bf16 on CPUs with bf16 instructions (AVX512-BF16, AMX), as on CUDA
+            (``autocast_bf16``) and as OpenVINO itself defaults to on such CPUs; ignored on
+            other CPUs. On by default: 1.4x the scan's speed on this project's 2-core
+            benchmark, while probabilities move by up to 0.13 from float32 and 0.5 % of the
+            debris decisions of a synthetic full tile change (docs/scan.md, "Precision");
+            false runs float32.
         cpu_runtime: what runs the network on CPUs: ``openvino`` (OpenVINO's compiled network,
             :mod:`oceanscan.model.openvino_runtime`), ``torch`` (eager PyTorch) or ``auto`` (the
-            default): OpenVINO where it is installed. Both compute in float32 unless
-            ``cpu_bf16``; their probabilities differ by float32 rounding (docs/scan.md).
+            default): OpenVINO where it is installed. In float32 (``cpu_bf16`` false, or a CPU
+            without bf16) their probabilities differ by float32 rounding alone (docs/scan.md).
         tta: test-time augmentation, the views of each tile averaged
             (:data:`oceanscan.model.tta.TTA_VIEWS`): ``bundle`` (the default) runs the bundle the
             way its threshold was tuned (its ``inference.tta``); ``none``, ``rot180`` (2x the
@@ -207,7 +209,7 @@ class ScanConfig(BaseModel):
     tile_io: Literal["auto", "actors", "tasks"] = "auto"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     autocast_bf16: bool = True
-    cpu_bf16: bool = False
+    cpu_bf16: bool = True
     cpu_runtime: Literal["auto", "torch", "openvino"] = "auto"
     tta: Literal["bundle", "none", "rot180", "dihedral"] = "bundle"
     fail_on_error: bool = True

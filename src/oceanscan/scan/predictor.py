@@ -3,9 +3,11 @@
 Ray Data builds one instance per actor (``map_batches(Predictor, concurrency=...)``), so the
 model bundle is loaded once per actor and reused for every batch. The network runs in
 ``channels_last`` memory format with its BatchNorm folded (:mod:`oceanscan.model.inference`),
-under bf16 autocast on CUDA. On CPU it runs in float32, compiled by OpenVINO where that is
-installed (:mod:`oceanscan.model.openvino_runtime`: 1.2x the speed of eager torch on one thread,
-logits within ~3e-6) and in eager torch otherwise.
+in bfloat16 where the hardware computes in it: bf16 autocast on CUDA, and on CPUs with bf16
+instructions (AVX512-BF16, AMX) bf16 inference precision, as OpenVINO itself chooses on such CPUs.
+On CPU the network is compiled by OpenVINO where that is installed
+(:mod:`oceanscan.model.openvino_runtime`: in float32 1.2x the speed of eager torch on one thread,
+logits within ~3e-6) and runs in eager torch otherwise.
 
 On CPU the actor sizes its torch threads from its node, its CPUs shared by the scan's actors
 (by default one actor per CPU, so one thread each: :func:`oceanscan.scan.execute.predictor_actors`
@@ -108,8 +110,8 @@ class Predictor:
         tile_size: core side C in pixels.
         device: ``auto``, ``cpu`` or ``cuda``; defaults to ``auto``.
         autocast_bf16: bf16 autocast on CUDA; defaults to True.
-        cpu_bf16: bf16 on a CPU with bf16 matrix instructions (torch autocast, or OpenVINO's
-            bf16 precision); defaults to False.
+        cpu_bf16: bf16 on a CPU with bf16 instructions (OpenVINO's bf16 precision, or torch
+            autocast); ignored on other CPUs; defaults to True.
         cpu_runtime: what runs the network on a CPU (:func:`resolve_runtime`); defaults to
             ``auto``, OpenVINO where it is installed.
         tta: the views averaged (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to ``none``.
@@ -131,7 +133,7 @@ class Predictor:
         tile_size: int,
         device: Literal["auto", "cpu", "cuda"] = "auto",
         autocast_bf16: bool = True,
-        cpu_bf16: bool = False,
+        cpu_bf16: bool = True,
         cpu_runtime: Literal["auto", "torch", "openvino"] = "auto",
         tta: str = "none",
         threads: int | None = None,
