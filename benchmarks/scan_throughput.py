@@ -4,7 +4,8 @@ One run, the same synthetic scenes (a static catalog of COGs written first) and 
 
 * ``model_only``: pixels/s of ``ModelBundle.predict_proba`` on tiles already in memory (a sample
   of ``--model-tiles`` tiles read and padded beforehand, not timed), batched like the predictor
-  actors, on all the node's cores (which the scan's actors share, one thread each as shipped);
+  actors and on their runtime and precision, on all the node's cores (which the scan's actors
+  share, one thread each as shipped);
 * ``end_to_end``: pixels/s of ``scan_scenes`` over the same scenes, COG reads, reflection padding,
   the predictor actor, Zarr writes, scene summaries, detections and the index included, in a
   fresh process with its own local Ray brought first to the state of a standing cluster (idle
@@ -245,12 +246,16 @@ def _model_only(args: argparse.Namespace, scenes: list[Any]) -> dict[str, Any]:
     import torch
 
     from oceanscan.model import load_bundle
+    from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
     from oceanscan.scan.reader import read_window
     from oceanscan.scan.tiling import pad_to_tile, plan_tiles
 
     threads = len(os.sched_getaffinity(0))  # the node's cores, which the scan's actors share
     torch.set_num_threads(threads)
-    bundle = load_bundle(args.bundle)
+    # The network as the scan's CPU actors run it: OpenVINO where installed, bf16 where the CPU
+    # has bf16 instructions.
+    runtime, bf16 = resolve_runtime("auto", "cpu"), cpu_has_bf16()
+    bundle = load_bundle(args.bundle).with_runtime(runtime, bf16=bf16)
     tiles, pixels = [], 0
     for spec in scenes:
         for t in plan_tiles(spec.key, spec.grid.shape, tile_size=args.tile, margin=args.margin):
@@ -270,6 +275,8 @@ def _model_only(args: argparse.Namespace, scenes: list[Any]) -> dict[str, Any]:
         "seconds": seconds,
         "pixels_per_s": pixels / seconds,
         "torch_threads": threads,
+        "runtime": runtime,
+        "bf16": bf16,
     }
 
 

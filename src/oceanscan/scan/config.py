@@ -155,8 +155,8 @@ class ScanConfig(BaseModel):
             (``autocast_bf16``) and as OpenVINO itself defaults to on such CPUs; ignored on
             other CPUs. On by default: 1.4x the scan's speed on this project's 2-core
             benchmark, while probabilities move by up to 0.13 from float32 and 0.5 % of the
-            debris decisions of a synthetic full tile change (docs/scan.md, "Precision");
-            false runs float32.
+            debris decisions of a synthetic full tile change (docs/scan.md, "CPU runtime and
+            precision"); false runs float32.
         cpu_runtime: what runs the network on CPUs: ``openvino`` (OpenVINO's compiled network,
             :mod:`oceanscan.model.openvino_runtime`), ``torch`` (eager PyTorch) or ``auto`` (the
             default): OpenVINO where it is installed. In float32 (``cpu_bf16`` false, or a CPU
