@@ -149,26 +149,23 @@ def test_actors_are_one_per_cpu_of_a_cluster_without_gpus_unless_given(ray_sessi
     assert predictor_actors(given, gpu=False) == 3
 
 
+def _one_thread_predictor(bundle_dir, **options) -> Predictor:
+    """A CPU predictor on one torch thread; the test process keeps its own thread count."""
+    before = torch.get_num_threads()
+    try:
+        return Predictor(
+            str(bundle_dir), margin=8, tile_size=32, device="cpu", threads=1, **options
+        )
+    finally:
+        torch.set_num_threads(before)
+
+
 @pytest.mark.parametrize("runtime", ["openvino", "torch"])
 def test_cpu_bf16_follows_the_cpu_unless_turned_off_and_stays_close_to_float32(
     tiny_bundle, runtime
 ):
-    before = torch.get_num_threads()
-    try:
-        bf16 = Predictor(
-            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_runtime=runtime
-        )
-        plain = Predictor(
-            str(tiny_bundle),
-            margin=8,
-            tile_size=32,
-            device="cpu",
-            threads=1,
-            cpu_bf16=False,
-            cpu_runtime=runtime,
-        )
-    finally:
-        torch.set_num_threads(before)
+    bf16 = _one_thread_predictor(tiny_bundle, cpu_runtime=runtime)
+    plain = _one_thread_predictor(tiny_bundle, cpu_runtime=runtime, cpu_bf16=False)
     assert bf16.autocast_bf16 == cpu_has_bf16()  # as CUDA runs bf16, where the CPU has it
     assert not plain.autocast_bf16
     tiles = np.random.default_rng(3).uniform(0.0, 0.1, (2, 11, 48, 48)).astype(np.float32)
@@ -179,22 +176,8 @@ def test_cpu_bf16_follows_the_cpu_unless_turned_off_and_stays_close_to_float32(
 
 
 def test_a_cpu_predictor_runs_openvino_unless_told_torch(tiny_bundle):
-    before = torch.get_num_threads()
-    try:
-        auto = Predictor(
-            str(tiny_bundle), margin=8, tile_size=32, device="cpu", threads=1, cpu_bf16=False
-        )
-        eager = Predictor(
-            str(tiny_bundle),
-            margin=8,
-            tile_size=32,
-            device="cpu",
-            threads=1,
-            cpu_bf16=False,
-            cpu_runtime="torch",
-        )
-    finally:
-        torch.set_num_threads(before)
+    auto = _one_thread_predictor(tiny_bundle, cpu_bf16=False)
+    eager = _one_thread_predictor(tiny_bundle, cpu_bf16=False, cpu_runtime="torch")
     assert (auto.runtime, eager.runtime) == ("openvino", "torch")
     batch = _batch()
     got = auto({k: v.copy() for k, v in batch.items()})["probability"]
