@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import fsspec
 import numpy as np
@@ -34,8 +34,7 @@ from oceanscan.model.bundle_format import (
     check_threshold,
 )
 from oceanscan.model.export import save_bundle
-from oceanscan.model.inference import fold_batchnorm, forward_tiles
-from oceanscan.model.openvino_runtime import OpenVINONetwork
+from oceanscan.model.inference import RUNTIMES, Runtime, forward_tiles, prediction_network
 from oceanscan.model.tta import average_views
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet
 
@@ -49,10 +48,6 @@ __all__ = [
     "load_bundle",
     "save_bundle",
 ]
-
-#: What can run a bundle's network for :meth:`ModelBundle.predict_proba`.
-Runtime = Literal["torch", "openvino"]
-RUNTIMES: tuple[str, ...] = ("torch", "openvino")
 
 #: Architectures a bundle can name, by the ``architecture.name`` of its ``model.json``.
 _ARCHITECTURES: dict[str, type[nn.Module]] = {"AttentionUNet": AttentionUNet}
@@ -197,30 +192,19 @@ class ModelBundle:
     ) -> Callable[[Tensor], Tensor]:
         """What :meth:`predict_proba` runs: :attr:`model` with its BatchNorm folded.
 
-        Built on first use per device and runtime (:func:`oceanscan.model.inference.fold_batchnorm`):
-        for torch in ``channels_last``, the layout of the fastest convolution kernels of oneDNN
-        and cuDNN; for OpenVINO compiled on the CPU (in bf16 when ``bf16``). :attr:`model`
-        itself stays the trained network, state dict and all.
-
-        Raises:
-            ValueError: for an unknown runtime, or ``openvino`` on a device other than the CPU.
+        Built on first use per device, runtime and OpenVINO precision by
+        :func:`oceanscan.model.inference.prediction_network`, which also says what it raises.
         """
-        if runtime not in RUNTIMES:
-            raise ValueError(f"Invalid runtime {runtime!r}; must be one of {RUNTIMES}")
-        if runtime == "openvino" and device.type != "cpu":
-            raise ValueError(f"the openvino runtime runs on the CPU, got device {str(device)!r}")
         key = (str(device), runtime, bf16 and runtime == "openvino")
         if key not in self._networks:
-            folded = fold_batchnorm(self.model)
-            if runtime == "openvino":
-                self._networks[key] = OpenVINONetwork(
-                    folded.cpu(),
-                    input_channels(self.meta["normalization"]["method"], len(self.bands)),
-                    key=self.sha256[:16],
-                    bf16=bf16,
-                )
-            else:
-                self._networks[key] = folded.to(device, memory_format=torch.channels_last)
+            self._networks[key] = prediction_network(
+                self.model,
+                device,
+                runtime=runtime,
+                bf16=bf16,
+                in_channels=input_channels(self.meta["normalization"]["method"], len(self.bands)),
+                cache_key=self.sha256[:16],
+            )
         return self._networks[key]
 
     def _predict_view(

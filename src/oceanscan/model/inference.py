@@ -16,13 +16,21 @@ folded one tile at a time; on one thread 0.87 s against 1.14 s for the folded ba
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from itertools import pairwise
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-__all__ = ["fold_batchnorm", "forward_tiles"]
+from oceanscan.model.openvino_runtime import OpenVINONetwork
+
+__all__ = ["RUNTIMES", "Runtime", "fold_batchnorm", "forward_tiles", "prediction_network"]
+
+#: What can run a bundle's network for :meth:`oceanscan.model.ModelBundle.predict_proba`.
+Runtime = Literal["torch", "openvino"]
+RUNTIMES: tuple[str, ...] = ("torch", "openvino")
 
 
 def fold_batchnorm(model: nn.Module) -> nn.Module:
@@ -50,3 +58,32 @@ def forward_tiles(network: nn.Module, x: Tensor) -> Tensor:
     if x.device.type != "cpu" or len(x) == 1:
         return network(x)  # type: ignore[no-any-return]
     return torch.cat([network(tile[None]) for tile in x])
+
+
+def prediction_network(
+    model: nn.Module,
+    device: torch.device,
+    *,
+    runtime: Runtime,
+    bf16: bool,
+    in_channels: int,
+    cache_key: str | None,
+) -> Callable[[Tensor], Tensor]:
+    """``model`` with its BatchNorm folded, ready to predict on ``device`` with ``runtime``.
+
+    For torch, in ``channels_last``, the layout of the fastest convolution kernels of oneDNN and
+    cuDNN (``bf16`` is then torch autocast, applied per call); for OpenVINO, compiled for the
+    CPU in bf16 when ``bf16`` (:class:`oceanscan.model.openvino_runtime.OpenVINONetwork`, its
+    conversion cached under ``cache_key``). ``model`` itself is left as it is.
+
+    Raises:
+        ValueError: for an unknown runtime, or ``openvino`` on a device other than the CPU.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"Invalid runtime {runtime!r}; must be one of {RUNTIMES}")
+    if runtime == "openvino" and device.type != "cpu":
+        raise ValueError(f"the openvino runtime runs on the CPU, got device {str(device)!r}")
+    folded = fold_batchnorm(model)
+    if runtime == "openvino":
+        return OpenVINONetwork(folded.cpu(), in_channels, key=cache_key, bf16=bf16)
+    return folded.to(device, memory_format=torch.channels_last)
