@@ -31,3 +31,21 @@ def test_random_crop_keeps_image_and_mask_aligned():
 def test_datasets_see_the_training_mapping(data_dir):
     ds = MaridaDataset(data_dir, "val", mapping="floating")
     assert set(np.unique(ds[0]["mask"].numpy())) <= {-100, 0, 1}
+
+
+def test_real_material_pastes_follow_the_config(data_dir):
+    from oceanscan.data.materials import PasteRealMaterials
+    from oceanscan.train.config import TrainConfig
+    from oceanscan.train.datasets import build_datasets
+    from tests.helpers.shared import shared_path
+
+    cfg = TrainConfig(
+        data_root=str(data_dir),
+        out_dir="unused",
+        real_materials=str(shared_path("real", "duarte2023_train_pixels.csv")),
+        real_materials_pastes=9,
+        real_materials_plastic_share=0.25,
+    )
+    train, _ = build_datasets(cfg)
+    (paste,) = [s for s in train.transform.steps if isinstance(s, PasteRealMaterials)]
+    assert (paste.max_pastes, paste.p_plastic) == (9, 0.25)

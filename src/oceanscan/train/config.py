@@ -58,6 +58,18 @@ class TrainConfig(BaseModel):
         description="Duarte & Azevedo 2023 pixel table (duarte2023_train_pixels.csv): paste its "
         "training-split plastic and look-alike spectra into train patches (binary task only).",
     )
+    real_materials_pastes: int = Field(
+        default=6,
+        ge=1,
+        description="Up to this many real-material pastes per train patch (uniformly 0..N).",
+    )
+    real_materials_plastic_share: float = Field(
+        default=0.4,
+        ge=0.0,
+        le=1.0,
+        description="Share of the pastes that are plastic; the rest are look-alikes (hard "
+        "negatives), each material equally likely.",
+    )
     threshold_debris_fraction: float | None = Field(
         default=1e-3,
         gt=0.0,

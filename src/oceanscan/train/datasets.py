@@ -76,7 +76,14 @@ def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
     if cfg.debris_spectrum_augment:
         steps.append(RandomDebrisSpectrum(positive=positive_class(cfg.class_mapping)))
     if cfg.real_materials is not None:
-        steps.append(PasteRealMaterials(load_duarte_pixels(cfg.real_materials)))
+        pixels = load_duarte_pixels(cfg.real_materials)
+        steps.append(
+            PasteRealMaterials(
+                pixels,
+                max_pastes=cfg.real_materials_pastes,
+                p_plastic=cfg.real_materials_plastic_share,
+            )
+        )
     if cfg.atmosphere_augment:
         steps.append(RandomAtmosphere())
     normalization = input_normalization(cfg)
