@@ -24,9 +24,10 @@ one run:
   GeoTIFF) on all cores (``torch.set_num_threads(os.cpu_count())``). Its package imports its
   training stack (pytorch-lightning, wandb, torchvision) on import, so ``predictor.py`` is loaded
   alone (:func:`load_scene_predictor`), installed with ``pip install --no-deps`` (scripts/setup);
-* ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ... --tta none`` runs (bundle check,
-  ``init_ray``, ``scan_inputs``), in a fresh process with its configuration as shipped (512 px
-  tiles + 32 px margins, batches of 4, one predictor actor per core on one thread each, the
+* ``oceanscan``: what ``oceanscan scan --input SCENE.tif --bands ... --tta none`` runs (bundle
+  check, the network's conversion started, ``init_ray``, ``scan_inputs``), in a fresh process
+  with its configuration as shipped (512 px tiles + 32 px margins, batches of 4, one predictor
+  actor per core on one thread each, the
   network compiled by OpenVINO where it is installed, in bf16 where the CPU has bf16
   instructions), into a new Zarr store. The bundle's
   converted network is first removed from oceanscan's cache (:func:`forget_converted_network`),
@@ -167,7 +168,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     from oceanscan.model import load_bundle
     from oceanscan.scan import ScanConfig, scan_inputs
     from oceanscan.scan.execute import predictor_actors
-    from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
+    from oceanscan.scan.predictor import convert_ahead, cpu_has_bf16, resolve_runtime
     from oceanscan.scan.runner import init_ray
     from oceanscan.scan.sources import input_scenes
 
@@ -182,6 +183,7 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
     )
     bundle, scenes = load_bundle(config.model), input_scenes(config)
     marks.append((time.perf_counter(), time.process_time()))
+    convert_ahead(bundle, device=config.device, cpu_runtime=config.cpu_runtime)  # as the CLI
     init_ray()
     marks.append((time.perf_counter(), time.process_time()))
     actors = predictor_actors(config, gpu=False)

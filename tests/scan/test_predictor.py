@@ -7,6 +7,7 @@ and an equivariant predictor is left unchanged."""
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -195,3 +196,56 @@ def test_runtime_choice(monkeypatch):
     assert resolve_runtime("auto", "cpu") == "torch"
     with pytest.raises(ImportError, match=r"pip install 'oceanscan\[openvino\]'"):
         resolve_runtime("openvino", "cpu")
+
+
+def test_the_network_is_converted_ahead_once_for_the_cpu_actors_to_read(
+    tiny_bundle, tmp_path, monkeypatch
+):
+    from oceanscan.scan.predictor import convert_ahead
+
+    monkeypatch.setenv("OCEANSCAN_CACHE_DIR", str(tmp_path / "cache"))
+    bundle = load_bundle(tiny_bundle)
+    assert convert_ahead(bundle, device="cuda", cpu_runtime="auto") is None
+    assert convert_ahead(bundle, device="cpu", cpu_runtime="torch") is None
+    gate, convert = threading.Event(), openvino_runtime.convert_to_cache
+
+    def gated(*args: object, **kwargs: object) -> None:
+        gate.wait(60)
+        convert(*args, **kwargs)
+
+    monkeypatch.setattr(openvino_runtime, "convert_to_cache", gated)
+    thread = convert_ahead(bundle, device="auto", cpu_runtime="auto")
+    assert thread is not None and thread.is_alive()
+    # a second scan start while it runs (the CLI, then scan_scenes) waits for the same thread
+    assert convert_ahead(bundle, device="cpu", cpu_runtime="openvino") is thread
+    gate.set()
+    thread.join()
+    cached = sorted(p.suffix for p in (tmp_path / "cache" / "openvino").iterdir())
+    assert cached == [".bin", ".xml"]
+
+    def no_tracing(*args: object) -> None:
+        raise AssertionError("an actor traced the network although it was converted ahead")
+
+    monkeypatch.setattr(openvino_runtime, "_trace", no_tracing)
+    actor = _one_thread_predictor(tiny_bundle, cpu_bf16=False)
+    assert actor(_batch())["probability"].shape[0] == 3
+
+
+def test_a_failed_conversion_ahead_is_logged_and_left_to_the_actors(
+    tiny_bundle, tmp_path, monkeypatch, caplog
+):
+    from oceanscan.scan.predictor import convert_ahead
+
+    monkeypatch.setenv("OCEANSCAN_CACHE_DIR", str(tmp_path / "cache"))
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("frontend exploded")
+
+    monkeypatch.setattr(openvino_runtime, "_trace", broken)
+    thread = convert_ahead(load_bundle(tiny_bundle), device="cpu", cpu_runtime="auto")
+    assert thread is not None
+    thread.join()
+    assert "ahead of the scan failed" in caplog.text and "frontend exploded" in caplog.text
+    assert not (tmp_path / "cache" / "openvino").exists() or not any(
+        (tmp_path / "cache" / "openvino").glob("*.xml")
+    )

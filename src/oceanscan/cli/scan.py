@@ -299,6 +299,7 @@ def run_scan(args: argparse.Namespace) -> int:
     from oceanscan.model import load_bundle
     from oceanscan.scan.files import scan_inputs
     from oceanscan.scan.ledger import exit_code
+    from oceanscan.scan.predictor import convert_ahead
     from oceanscan.scan.runner import init_ray, scan_regions
     from oceanscan.scan.sources import input_scenes
 
@@ -307,6 +308,8 @@ def run_scan(args: argparse.Namespace) -> int:
     # Inputs are read, and the signer imported, before Ray starts or the store is touched.
     scenes = input_scenes(config) if config.input else None
     config.href_modifier()
+    # The CPU actors' network is converted while Ray starts (the scan waits for it).
+    convert_ahead(bundle, device=config.device, cpu_runtime=config.cpu_runtime)
     init_ray(verbose=getattr(args, "verbose", 0) > 0)
     if scenes is not None:
         result = scan_inputs(config, bundle=bundle, scenes=scenes)

@@ -34,7 +34,13 @@ from oceanscan.model.bundle_format import (
     check_threshold,
 )
 from oceanscan.model.export import save_bundle
-from oceanscan.model.inference import RUNTIMES, Runtime, forward_tiles, prediction_network
+from oceanscan.model.inference import (
+    RUNTIMES,
+    Runtime,
+    fold_batchnorm,
+    forward_tiles,
+    prediction_network,
+)
 from oceanscan.model.tta import average_views
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet
 
@@ -187,6 +193,20 @@ class ModelBundle:
         """
         return replace(self, runtime=runtime, bf16=bf16)
 
+    def convert_for_openvino(self) -> None:
+        """Convert the folded network for OpenVINO into the node's cache; compile nothing.
+
+        Every process that then predicts on the ``openvino`` runtime reads the conversion back
+        instead of tracing the network itself: a scan's driver calls this while Ray starts.
+        """
+        from oceanscan.model.openvino_runtime import convert_to_cache
+
+        convert_to_cache(fold_batchnorm(self.model), self._in_channels, key=self.sha256[:16])
+
+    @property
+    def _in_channels(self) -> int:
+        return input_channels(self.meta["normalization"]["method"], len(self.bands))
+
     def _network(
         self, device: torch.device, runtime: Runtime = "torch", bf16: bool = False
     ) -> Callable[[Tensor], Tensor]:
@@ -202,7 +222,7 @@ class ModelBundle:
                 device,
                 runtime=runtime,
                 bf16=bf16,
-                in_channels=input_channels(self.meta["normalization"]["method"], len(self.bands)),
+                in_channels=self._in_channels,
                 cache_key=self.sha256[:16],
             )
         return self._networks[key]

@@ -37,7 +37,7 @@ from torch import Tensor, nn
 
 from oceanscan.cache import cache_dir
 
-__all__ = ["OpenVINONetwork", "openvino_available"]
+__all__ = ["OpenVINONetwork", "convert_to_cache", "openvino_available"]
 
 log = logging.getLogger(__name__)
 
@@ -115,22 +115,38 @@ class OpenVINONetwork:
         return torch.from_numpy(np.concatenate(out))
 
 
+def convert_to_cache(network: nn.Module, in_channels: int, *, key: str) -> None:
+    """Convert ``network`` into the on-disk cache under ``key``, unless it is there already.
+
+    Nothing is compiled: this is the part of :class:`OpenVINONetwork` that every process on a
+    node would otherwise repeat, done once ahead of them (a scan's driver does it while Ray
+    starts, so its CPU actors only read the result back).
+
+    Raises:
+        ImportError: when OpenVINO is not installed.
+    """
+    path = _cache_path(key, in_channels)
+    if not (path.exists() and path.with_suffix(".bin").exists()):
+        _converted(network, in_channels, key)
+
+
+def _cache_path(key: str, in_channels: int) -> Path:
+    import openvino as ov
+
+    version = ov.get_version().split("-")[0]
+    return cache_dir() / "openvino" / f"{key}-{in_channels}-ov{version}.xml"
+
+
 def _converted(network: nn.Module, in_channels: int, key: str | None) -> Any:
     """``network`` as an OpenVINO model: read from the cache, or traced (and cached)."""
     import openvino as ov
 
-    path = None
-    if key is not None:
-        path = (
-            cache_dir() / "openvino" / f"{key}-{in_channels}-ov{ov.get_version().split('-')[0]}.xml"
-        )
-        if path.exists() and path.with_suffix(".bin").exists():
-            try:
-                return ov.Core().read_model(path)
-            except RuntimeError as err:  # a damaged cache entry is converted again
-                log.warning(
-                    "could not read the cached network %s (%s); converting again", path, err
-                )
+    path = None if key is None else _cache_path(key, in_channels)
+    if path is not None and path.exists() and path.with_suffix(".bin").exists():
+        try:
+            return ov.Core().read_model(path)
+        except RuntimeError as err:  # a damaged cache entry is converted again
+            log.warning("could not read the cached network %s (%s); converting again", path, err)
     model = _trace(network.eval(), in_channels)
     if path is not None:
         _save_atomically(model, path)

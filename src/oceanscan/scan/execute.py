@@ -67,7 +67,8 @@ def predictor_actors(config: ScanConfig, *, gpu: bool) -> int:
     that shares its cores with reads, writes and Ray waits at every operator for its slowest
     thread, while one-thread actors each keep going. Measured on 2 cores over a 10980 px scene
     (``benchmarks/vs_marinedebrisdetector.py``): 118 s with two one-thread actors, 138 s with one
-    actor on two threads. Each actor holds its own copy of the network and a batch of
+    actor on two threads on torch; on OpenVINO in bf16, in alternating runs, 143 and 181 s with
+    two one-thread actors against 161 and 186 s with one on two threads. Each actor holds its own copy of the network and a batch of
     activations, so on many-core nodes with a wide network ``workers`` may have to be lower.
     """
     import ray

@@ -17,6 +17,7 @@ A run is three steps a reader can follow module by module:
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +32,7 @@ from oceanscan.scan.config import ScanConfig
 from oceanscan.scan.execute import execute
 from oceanscan.scan.ledger import RunCounts
 from oceanscan.scan.plan import plan_scan, run_attributes
+from oceanscan.scan.predictor import convert_ahead
 from oceanscan.scan.progress import RunProgress
 from oceanscan.scan.sink import ScanSink
 from oceanscan.scene import SceneSpec
@@ -96,7 +98,9 @@ def scan_scenes(
     claims are released when the run ends, whatever its outcome.
 
     Ray is started (:func:`oceanscan.scan.runner.init_ray`: a quiet local Ray, or the cluster
-    of ``RAY_ADDRESS``) when it is not running, after the bundle is verified.
+    of ``RAY_ADDRESS``) when it is not running, after the bundle is verified. Meanwhile the
+    network is converted for CPU actors that run OpenVINO
+    (:func:`~oceanscan.scan.predictor.convert_ahead`).
 
     Args:
         scenes: :class:`SceneSpec` values, or items rejected by the search
@@ -128,13 +132,22 @@ def scan_scenes(
             f"bundle was loaded from {str(bundle.path)!r} but config.model is "
             f"{config.model!r}; the predictors load config.model, so pass its bundle or none"
         )
+    conversion = convert_ahead(bundle, device=config.device, cpu_runtime=config.cpu_runtime)
     _ensure_ray()
     check_root_reachable(config.root)  # a local root on a multi-node cluster: before any write
     config = _absolute_paths(config)
     run_id = run_id or f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     claims = ClaimStore(config.root, owner=run_id, storage_options=config.storage_options)
     try:
-        return _run(scenes, config, regions=regions, run_id=run_id, claims=claims, bundle=bundle)
+        return _run(
+            scenes,
+            config,
+            regions=regions,
+            run_id=run_id,
+            claims=claims,
+            bundle=bundle,
+            conversion=conversion,
+        )
     finally:
         claims.release_all()
 
@@ -169,8 +182,13 @@ def _run(
     run_id: str,
     claims: ClaimStore,
     bundle: ModelBundle,
+    conversion: threading.Thread | None,
 ) -> ScanResult:
-    """Plan, execute, record: the body of :func:`scan_scenes`, holding ``claims`` for the run."""
+    """Plan, execute, record: the body of :func:`scan_scenes`, holding ``claims`` for the run.
+
+    ``conversion`` (:func:`~oceanscan.scan.predictor.convert_ahead`) is waited for before the
+    predictor actors start, when there are tiles for them.
+    """
     started = datetime.now(UTC)
     result = ScanResult(run_id=run_id)
     t0 = time.perf_counter()
@@ -193,6 +211,8 @@ def _run(
     )
     sink.on_scenes_created()
     progress = RunProgress(plan.tiles, started=t0)
+    if conversion is not None and plan.rows:
+        conversion.join()
     for summary in execute(plan, config, write_kwargs=sink.write_kwargs()):
         claims.renew_due()
         last = progress.add(summary)
