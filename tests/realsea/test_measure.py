@@ -89,6 +89,38 @@ def test_durban_figures_when_everything_or_nothing_is_flagged(durban, flag_all, 
         assert nothing[side]["other_water"]["detections_per_km2"] == 0.0
 
 
+def test_recall_at_a_flag_rate_ranks_whatever_the_threshold():
+    from oceanscan.realsea.flags import recall_at_flag_rate
+
+    negative = np.zeros(2000, bool)
+    negative[:1000] = True
+    positive = ~negative
+    score = np.concatenate([np.linspace(0.0, 0.5, 1000), np.linspace(0.3, 0.8, 1000)])
+    # 0.1 % of the negatives allowed: one flagged, the threshold is the 2nd highest (~0.4995)
+    assert recall_at_flag_rate(score, positive, negative, 0.001) == pytest.approx(0.6, abs=0.002)
+    assert recall_at_flag_rate(score, positive, negative, 0.0) == pytest.approx(0.6, abs=0.002)
+    shifted = np.where(positive, score - 0.3, score)  # ranked below every negative
+    assert recall_at_flag_rate(shifted, positive, negative, 0.0005) == 0.0
+    with_nan = score.copy()
+    with_nan[positive] = np.nan  # never flagged
+    assert recall_at_flag_rate(with_nan, positive, negative, 0.5) == 0.0
+    with pytest.raises(ValueError, match="rate must be in"):
+        recall_at_flag_rate(score, positive, negative, 1.0)
+    with pytest.raises(ValueError, match="at least one pixel"):
+        recall_at_flag_rate(score, positive, np.zeros(2000, bool), 0.01)
+
+
+def test_durban_ranking_is_reported_for_model_and_fdi(durban, flag_all):
+    traced = rasterize_filaments(
+        load_filaments(), shape=durban.shape, transform=durban.transform, crs=durban.crs
+    )
+    result = measure_durban(flag_all, durban, traced, fdi_threshold=0.0)
+    ranking = result["recall_at_other_water_flagged"]
+    # a constant probability ranks nothing above the water; FDI ranks the filaments high
+    assert ranking["model"] == {"0.0005": 0.0, "0.001": 0.0}
+    assert 0.0 < ranking["fdi"]["0.0005"] <= ranking["fdi"]["0.001"] <= 1.0
+
+
 def test_false_alarm_figures(manila, flag_all):
     result = measure_false_alarms(flag_all, manila, fdi_threshold=0.02)
     components = ndimage.label(manila.water, EIGHT)[1]

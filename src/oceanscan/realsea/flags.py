@@ -12,7 +12,13 @@ from scipy import ndimage
 
 from oceanscan.model import ModelBundle
 
-__all__ = ["count_components", "flag_stats", "score_images", "side_by_side"]
+__all__ = [
+    "count_components",
+    "flag_stats",
+    "recall_at_flag_rate",
+    "score_images",
+    "side_by_side",
+]
 
 
 def score_images(bundle: ModelBundle, images: npt.NDArray[np.float32], batch: int) -> npt.NDArray:
@@ -73,3 +79,30 @@ def side_by_side(
         "model": stat(prob >= threshold),
         "fdi": stat(np.nan_to_num(index, nan=-np.inf) >= fdi_threshold),
     }
+
+
+def recall_at_flag_rate(
+    score: npt.NDArray[np.floating],
+    positive: npt.NDArray[np.bool_],
+    negative: npt.NDArray[np.bool_],
+    rate: float,
+) -> float:
+    """Recall of ``positive`` pixels at the threshold that flags ``rate`` of ``negative`` ones.
+
+    A figure of how well ``score`` ranks the one above the other, whatever threshold a model
+    ships with: two models, or a model and FDI, compared at the same false-alarm rate. The
+    threshold is the smallest score that flags at most ``rate`` of the negatives (NaN scores are
+    never flagged); ties at it are not flagged.
+
+    Raises:
+        ValueError: for a rate outside [0, 1) or masks without a pixel.
+    """
+    if not 0.0 <= rate < 1.0:
+        raise ValueError(f"rate must be in [0, 1), got {rate}")
+    values = np.nan_to_num(np.asarray(score, dtype=np.float64), nan=-np.inf)
+    pos, neg = values[np.asarray(positive, bool)], values[np.asarray(negative, bool)]
+    if not len(pos) or not len(neg):
+        raise ValueError("positive and negative masks must each hold at least one pixel")
+    allowed = math.floor(rate * len(neg))
+    threshold = np.sort(neg)[::-1][allowed]  # the (allowed+1)-th highest negative score
+    return float((pos > threshold).mean())

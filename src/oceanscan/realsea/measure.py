@@ -4,7 +4,9 @@ One call, :func:`measure_real_sea`, scores a bundle on
 
 * **Durban 2019-04-24**: recall of the hand-traced debris filaments
   (:mod:`oceanscan.realsea.filaments`) and the flagged fraction of the other water (water minus
-  the traced pixels dilated by 2 px, 8-neighbourhood);
+  the traced pixels dilated by 2 px, 8-neighbourhood), and, threshold-free, the recall at
+  the thresholds that flag 0.05 % (the goal) and 0.1 % of that other water, which ranks two
+  recipes, or a model and FDI, whatever thresholds they ship with;
 * **Manila open sea, Manila port, Mariveles** (no debris known): the flagged fraction of the
   water pixels and detections per km2 (8-connected components of flagged water pixels divided by
   the water area);
@@ -40,7 +42,7 @@ from scipy import ndimage
 from oceanscan.model import ModelBundle
 from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.realsea.filaments import DURBAN_FILAMENTS, load_filaments, rasterize_filaments
-from oceanscan.realsea.flags import flag_stats, side_by_side
+from oceanscan.realsea.flags import flag_stats, recall_at_flag_rate, side_by_side
 from oceanscan.realsea.goals import evaluate_goals, json_clean
 from oceanscan.realsea.lookalikes import DUARTE_BACKGROUNDS, measure_duarte
 from oceanscan.realsea.scenes import RealScene, load_scene
@@ -65,6 +67,8 @@ __all__ = [
 FALSE_ALARM_SCENES: tuple[str, ...] = ("manila_open_sea", "manila_port", "mariveles")
 #: Dilation of the traced filaments (pixels, 8-neighbourhood) left out of Durban's "other water".
 _TRACE_DILATION_PX = 2
+#: Flagged fractions of Durban's other water at which the recall of the trace is also reported.
+_RANKING_RATES = (0.0005, 0.001)
 
 
 def measure_durban(
@@ -84,7 +88,10 @@ def measure_durban(
 
     Returns:
         Pixel counts and, for ``model`` and ``fdi``: ``recall`` of the traced pixels and
-        ``other_water`` (:func:`flag_stats` on water minus the trace dilated by 2 px).
+        ``other_water`` (:func:`flag_stats` on water minus the trace dilated by 2 px);
+        ``recall_at_other_water_flagged``: for ``model`` and ``fdi``, the recall at the
+        thresholds that flag each rate of :data:`_RANKING_RATES` of the other water
+        (:func:`~oceanscan.realsea.flags.recall_at_flag_rate`).
     """
     traced = np.asarray(traced, dtype=bool) & np.isfinite(scene.reflectance).all(axis=0)
     near = ndimage.binary_dilation(
@@ -103,6 +110,12 @@ def measure_durban(
             "other_water": flag_stats(flagged, other, scene.pixel_area_m2),
         }
 
+    ranking = {
+        name: {
+            f"{rate:g}": recall_at_flag_rate(score, traced, other, rate) for rate in _RANKING_RATES
+        }
+        for name, score in (("model", prob), ("fdi", index))
+    }
     return {
         "water_rule": scene.water_rule,
         "water_pixels": int(scene.water.sum()),
@@ -112,6 +125,7 @@ def measure_durban(
         "other_water": f"water minus the traced pixels dilated by {_TRACE_DILATION_PX} px "
         "(8-neighbourhood)",
         **side_by_side(prob, index, bundle.threshold, fdi_threshold, stat),
+        "recall_at_other_water_flagged": ranking,
     }
 
 
