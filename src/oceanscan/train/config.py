@@ -94,6 +94,14 @@ class TrainConfig(BaseModel):
     warmup_epochs: int = Field(default=10, ge=0)
     grad_clip_norm: float = Field(default=1.0, gt=0.0)
     patience_epochs: int = Field(default=15, ge=1, description="Epochs without a better val F1.")
+    weight_average_decay: float | None = Field(
+        default=None,
+        gt=0.0,
+        lt=1.0,
+        description="Validate, keep and export an exponential moving average of the weights "
+        "with this decay (ramped up over the first updates; oceanscan.train.averaging); None "
+        "uses each epoch's own weights.",
+    )
     class_weighted_loss: bool = Field(
         default=True, description="Weight the loss by inverse class frequency of the train split."
     )

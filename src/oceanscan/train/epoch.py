@@ -47,7 +47,7 @@ def run_epoch(
             device=device,
             grad_clip_norm=cfg.grad_clip_norm,
         )
-        state.scheduler.step()
+        state.after_step()
         loss_sum += loss
         batches, samples = batches + 1, samples + len(batch["image"])
     loss_total = float(loss_sum)  # one device sync per epoch
@@ -55,7 +55,7 @@ def run_epoch(
 
     t1 = time.perf_counter()
     confusion, sweep = validate(
-        state.model, loaders.val, num_classes=num_classes, positive=positive, device=device
+        state.evaluated, loaders.val, num_classes=num_classes, positive=positive, device=device
     )
     confusion.counts = all_reduce_sum(confusion.counts, device)
     sweep.counts = all_reduce_sum(sweep.counts, device)

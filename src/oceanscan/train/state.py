@@ -19,6 +19,7 @@ from oceanscan.data.inputs import input_channels
 from oceanscan.model import AttentionUNet, CombinedLoss, class_weights_from_counts
 from oceanscan.sentinel2 import BANDS
 from oceanscan.train import checkpoint as ckpt
+from oceanscan.train.averaging import WeightAverage
 from oceanscan.train.config import TrainConfig
 from oceanscan.train.distributed import WorkerContext
 from oceanscan.train.early_stopping import EarlyStopping
@@ -37,17 +38,30 @@ class TrainState:
         optimizer: AdamW over the model's parameters.
         scheduler: warmup then cosine decay, stepped per optimizer step.
         stopper: early stopping on the validation F1 (decided on rank 0).
+        average: the moving average of the weights, when the run keeps one.
     """
 
     model: nn.Module
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LRScheduler
     stopper: EarlyStopping
+    average: WeightAverage | None = None
 
     @property
     def module(self) -> nn.Module:
-        """The bare model, without the DDP wrapper: what checkpoints and bundles hold."""
+        """The bare model being trained, without the DDP wrapper."""
         return self.model.module if hasattr(self.model, "module") else self.model
+
+    @property
+    def evaluated(self) -> nn.Module:
+        """The bare network validation scores and checkpoints hold: the average when kept."""
+        return self.average.module if self.average is not None else self.module
+
+    def after_step(self) -> None:
+        """Advance what follows each optimizer step: the LR schedule and the weight average."""
+        self.scheduler.step()
+        if self.average is not None:
+            self.average.update(self.module)
 
     def save(
         self,
@@ -57,18 +71,24 @@ class TrainState:
         rng_states: list[dict[str, Any]],
         seed: int,
     ) -> None:
-        """Write a checkpoint of this state with every rank's generator states."""
+        """Write a checkpoint of this state with every rank's generator states.
+
+        The checkpoint's weights are the validated ones (the average, when kept), so that its
+        metrics describe them and the export ships them; the weights being trained then go into
+        the train state, for a resumed run to continue from.
+        """
+        train_state: dict[str, Any] = {
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "early_stopping": self.stopper.state_dict(),
+            "rng_per_rank": rng_states,
+            "seed": seed,
+        }
+        if self.average is not None:
+            train_state["training_weights"] = self.module.state_dict()
+            train_state["average_updates"] = self.average.updates
         ckpt.save_checkpoint(
-            directory,
-            weights=self.module.state_dict(),
-            train_state={
-                "optimizer": self.optimizer.state_dict(),
-                "scheduler": self.scheduler.state_dict(),
-                "early_stopping": self.stopper.state_dict(),
-                "rng_per_rank": rng_states,
-                "seed": seed,
-            },
-            meta=meta,
+            directory, weights=self.evaluated.state_dict(), train_state=train_state, meta=meta
         )
 
     def restore(self, directory: str | Path, ctx: WorkerContext) -> ckpt.CheckpointMeta:
@@ -77,9 +97,19 @@ class TrainState:
         A run resumed with a different number of workers cannot map the old random streams onto
         the new ranks, so it reseeds them from the seed and the epoch instead.
         """
-        self.module.load_state_dict(ckpt.load_weights(directory))
+        weights = ckpt.load_weights(directory)
         state = ckpt.load_train_state(directory)
         meta = ckpt.load_meta(directory)
+        self.module.load_state_dict(state.get("training_weights", weights))
+        if self.average is not None:
+            # a checkpoint without an average (written before the run kept one) starts it afresh
+            averaged = "training_weights" in state
+            self.average.load_state_dict(
+                {
+                    "weights": weights,
+                    "updates": state["average_updates"] if averaged else 0,
+                }
+            )
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.stopper.load_state_dict(state["early_stopping"])
@@ -122,7 +152,7 @@ def build_loss(cfg: TrainConfig, counts: np.ndarray, device: torch.device) -> nn
 
 
 def build_state(cfg: TrainConfig, model: nn.Module, steps_per_epoch: int) -> TrainState:
-    """AdamW, its warmup-then-cosine schedule over the whole run, and early stopping."""
+    """AdamW, its warmup-then-cosine schedule over the whole run, early stopping, the average."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = build_scheduler(
         optimizer,
@@ -130,4 +160,9 @@ def build_state(cfg: TrainConfig, model: nn.Module, steps_per_epoch: int) -> Tra
         total_steps=cfg.epochs * steps_per_epoch,
         min_lr=cfg.min_lr,
     )
-    return TrainState(model, optimizer, scheduler, EarlyStopping(cfg.patience_epochs, mode="max"))
+    average = None
+    if cfg.weight_average_decay is not None:
+        bare = model.module if hasattr(model, "module") else model
+        average = WeightAverage(bare, cfg.weight_average_decay)
+    stopper = EarlyStopping(cfg.patience_epochs, mode="max")
+    return TrainState(model, optimizer, scheduler, stopper, average)
