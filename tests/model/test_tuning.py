@@ -118,3 +118,24 @@ def test_cli_names_a_bad_fraction(bundle_dir, patches, capsys):
             ]
         )
     assert "fraction in (0, 1)" in capsys.readouterr().err
+
+
+def test_tune_threshold_with_a_config_scores_the_runs_augmented_validation(
+    tmp_path, bundle_dir, patches, capsys
+):
+    config = tmp_path / "train.yaml"
+    config.write_text(
+        f"data_root: {patches}\nout_dir: unused\nvalidate_augmented: true\n"
+        "atmosphere_augment: true\ndebris_spectrum_augment: true\n"
+    )
+    out = tmp_path / "tuned"
+    args = ["tune-threshold", "--model", str(bundle_dir), "--data", str(patches)]
+    assert main([*args, "--config", str(config), "--out", str(out), "--json"]) == 0
+    augmented = json.loads(capsys.readouterr().out)
+    assert augmented["augmented"] is True
+    assert load_bundle(out).meta["extra"]["threshold_tuning"]["augmented"] is True
+    assert main([*args, "--out", str(tmp_path / "plain"), "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert plain["augmented"] is False
+    # the same bundle scored on other patches: another sweep
+    assert (augmented["threshold"], augmented["f1"]) != (plain["threshold"], plain["f1"])

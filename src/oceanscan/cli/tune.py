@@ -28,6 +28,15 @@ def _fraction(text: str) -> float | None:
 def _run(args: argparse.Namespace) -> int:
     from oceanscan.model.tuning import retune_bundle
 
+    transform = None
+    if args.config:
+        from oceanscan.cli.train import load_config_dict
+        from oceanscan.config import validate_config
+        from oceanscan.train.config import TrainConfig
+        from oceanscan.train.datasets import validation_transform
+
+        raw = {"data_root": args.data, **load_config_dict(args.config)}
+        transform = validation_transform(validate_config(raw, TrainConfig, source=args.config))
     out, choice = retune_bundle(
         args.model,
         args.out or args.model,
@@ -36,6 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         debris_fraction=args.debris_fraction,
         tta=args.tta,
         batch_size=args.batch_size,
+        transform=transform,
     )
     if args.json:
         print(json.dumps({"bundle": str(out), **choice.as_dict()}, indent=1))
@@ -43,7 +53,8 @@ def _run(args: argparse.Namespace) -> int:
     fraction = "as labelled" if choice.debris_fraction is None else f"{choice.debris_fraction:g}"
     print(
         f"threshold {choice.threshold:.4g} (F1 {choice.f1:.3f} at debris fraction {fraction}, "
-        f"test-time augmentation {choice.tta}, {choice.patches} {choice.split} patches) -> {out}"
+        f"test-time augmentation {choice.tta}, {choice.patches} "
+        f"{'augmented ' if choice.augmented else ''}{choice.split} patches) -> {out}"
     )
     return 0
 
@@ -74,6 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default=1e-3,
         help="tune for F1 as if this fraction of pixels were debris (default 0.001; 'none': as "
         "labelled)",
+    )
+    parser.add_argument(
+        "--config",
+        help="training configuration (YAML) the bundle was trained with: with "
+        "validate_augmented, the split gets that run's fixed validation draws, as it did in "
+        "training",
     )
     parser.add_argument("--out", help="write the bundle here (default: replace --model in place)")
     parser.add_argument(

@@ -175,7 +175,9 @@ class MaridaDataset(Dataset[Sample]):
         split: ``"train"``, ``"val"`` or ``"test"``.
         mapping: class mapping of the targets (default ``"binary"``: debris against the rest).
         transform: called on each item dict while its image is reflectance (augmentation),
-            default none.
+            default none. One with a true ``deterministic`` attribute returns the same output
+            for a patch every time (:class:`oceanscan.train.datasets.FixedDraws`); its output
+            is then cached like the untransformed input.
         normalization: how reflectance becomes model input, a bundle's ``normalization``
             entry (:func:`oceanscan.data.inputs.input_spec`); defaults to standardization.
         cache: read and keep every patch at construction (default True); otherwise read on access.
@@ -204,14 +206,26 @@ class MaridaDataset(Dataset[Sample]):
         self.ids = read_split_ids(self.root, split)
         self._images: list[npt.NDArray[np.float16]] | None = None
         self._masks: list[npt.NDArray[np.int8]] | None = None
-        # Without a transform every epoch would compute the same model input again (the local
-        # background of each patch, for the validation split): the cache then holds the input.
-        self._cached_input = cache and transform is None
+        # Without a transform, or with one whose output is fixed per patch (``deterministic``,
+        # as an augmented validation split's), every epoch would compute the same model input
+        # again (the local background of each patch): the cache then holds the input.
+        self._cached_input = cache and (
+            transform is None or bool(getattr(transform, "deterministic", False))
+        )
         if cache:
             images, masks = [], []
             for pid in self.ids:
                 image, mask = self._load(pid)
                 if self._cached_input:
+                    if transform is not None:
+                        fixed = transform(
+                            {
+                                "image": torch.from_numpy(image),
+                                "mask": torch.from_numpy(mask),
+                                "id": pid,
+                            }
+                        )
+                        image, mask = fixed["image"], fixed["mask"].numpy()
                     image = model_input(image, self.normalization).numpy()
                 images.append(image.astype(np.float16))
                 masks.append(mask.astype(np.int8))
@@ -298,7 +312,11 @@ def label_counts(
 
 
 def labelled_patches(
-    root: str | os.PathLike[str], split: Split, mapping: ClassMapping = "binary"
+    root: str | os.PathLike[str],
+    split: Split,
+    mapping: ClassMapping = "binary",
+    *,
+    transform: Callable[[Sample], Sample] | None = None,
 ) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
     """Each patch of ``split`` as reflectance and debris-or-not targets, for scoring a detector.
 
@@ -306,6 +324,10 @@ def labelled_patches(
         root: MARIDA-layout directory (``patches/``, ``splits/``).
         split: ``"train"``, ``"val"`` or ``"test"``.
         mapping: class mapping whose positive class is debris (default ``"binary"``).
+        transform: called on each item dict (reflectance, mapped mask, id) as
+            :class:`MaridaDataset` calls it, before the targets are made binary; default none.
+            Scoring on the validation split a run validated on takes that run's
+            :func:`oceanscan.train.datasets.validation_transform`.
 
     Yields:
         float32 reflectance ``(11, H, W)`` (NaN where missing) and int64 targets ``(H, W)``: 1
@@ -317,11 +339,22 @@ def labelled_patches(
     positive = positive_class(mapping)
     for patch_id in read_split_ids(root, split):
         reflectance, classes, _ = load_patch(root, patch_id)
+        reflectance = np.asarray(reflectance, dtype=np.float32)
         targets = map_labels(classes, mapping)
+        if transform is not None:
+            sample = transform(
+                {
+                    "image": torch.from_numpy(reflectance),
+                    "mask": torch.from_numpy(targets),
+                    "id": patch_id,
+                }
+            )
+            reflectance = sample["image"].numpy().astype(np.float32, copy=False)
+            targets = sample["mask"].numpy()
         binary = np.where(
             targets == IGNORE_INDEX, IGNORE_INDEX, (targets == positive).astype(np.int64)
         )
-        yield np.asarray(reflectance, dtype=np.float32), binary
+        yield reflectance, binary
 
 
 def labelled_batches(
@@ -330,8 +363,11 @@ def labelled_batches(
     mapping: ClassMapping = "binary",
     *,
     batch_size: int,
+    transform: Callable[[Sample], Sample] | None = None,
 ) -> Iterator[tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]]:
     """:func:`labelled_patches` stacked for a forward pass: up to ``batch_size`` patches of one shape.
+
+    ``transform`` is passed on to :func:`labelled_patches`.
 
     A batch ends early where the patch shape changes, so splits of mixed sizes batch as well.
 
@@ -346,7 +382,7 @@ def labelled_batches(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     images: list[npt.NDArray[np.float32]] = []
     targets: list[npt.NDArray[np.int64]] = []
-    for reflectance, binary in labelled_patches(root, split, mapping):
+    for reflectance, binary in labelled_patches(root, split, mapping, transform=transform):
         if images and reflectance.shape != images[0].shape:
             yield np.stack(images), np.stack(targets)
             images, targets = [], []

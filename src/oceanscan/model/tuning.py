@@ -18,6 +18,7 @@ The new bundle holds the same weights file (same sha256 and model id), the chose
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,8 @@ class ThresholdChoice:
         split: its split the threshold was chosen on.
         patches: patches scored.
         debris_pixels: labelled debris pixels among them.
+        augmented: whether the patches carried a training run's fixed validation draws
+            (:func:`oceanscan.train.datasets.validation_transform`) rather than being as stored.
     """
 
     threshold: float
@@ -59,20 +62,30 @@ class ThresholdChoice:
     split: str
     patches: int
     debris_pixels: int
+    augmented: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         return asdict(self)
 
 
+Transform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
 def _sweep(
-    bundle: ModelBundle, root: str | Path, split: Split, tta: str, batch_size: int
+    bundle: ModelBundle,
+    root: str | Path,
+    split: Split,
+    tta: str,
+    batch_size: int,
+    transform: Transform | None,
 ) -> tuple[ThresholdSweep, int]:
     """Counts of labelled pixels per probability bin, over ``split``; and the patch count."""
     mapping = str(bundle.meta.get("class_mapping", "binary"))
     sweep = ThresholdSweep(positive=1, ignore_index=IGNORE_INDEX)
     patches = 0
-    for images, targets in labelled_batches(root, split, mapping, batch_size=batch_size):  # type: ignore[arg-type]
+    batches = labelled_batches(root, split, mapping, batch_size=batch_size, transform=transform)  # type: ignore[arg-type]
+    for images, targets in batches:
         prob = bundle.predict_proba(images, tta=tta)
         sweep.update(torch.from_numpy(prob), torch.from_numpy(targets))
         patches += len(images)
@@ -87,6 +100,7 @@ def tune_threshold(
     debris_fraction: float | None = 1e-3,
     tta: str | None = None,
     batch_size: int = 16,
+    transform: Transform | None = None,
 ) -> ThresholdChoice:
     """The threshold with the best F1 on ``split``, for ``tta`` and ``debris_fraction``.
 
@@ -98,6 +112,9 @@ def tune_threshold(
             tunes on the patches' own mix.
         tta: view set (:data:`oceanscan.model.tta.TTA_VIEWS`); defaults to the bundle's.
         batch_size: patches per forward pass.
+        transform: applied to each patch first: the training run's
+            :func:`~oceanscan.train.datasets.validation_transform`, so that the threshold is
+            chosen on the patches the run validated on; default none (the split as stored).
 
     Returns:
         The choice, with its F1 and what it assumed.
@@ -108,7 +125,7 @@ def tune_threshold(
         DatasetNotFoundError: when the split's files are missing.
     """
     views = check_views(bundle.tta if tta is None else tta)
-    sweep, patches = _sweep(bundle, root, split, views, batch_size)
+    sweep, patches = _sweep(bundle, root, split, views, batch_size, transform)
     if sweep.num_positive == 0:
         raise ValueError(f"split {split!r} of {root} holds no labelled debris pixel to tune on")
     threshold, f1 = sweep.best_threshold(prevalence=debris_fraction)
@@ -121,6 +138,7 @@ def tune_threshold(
         split=split,
         patches=patches,
         debris_pixels=int(sweep.num_positive),
+        augmented=transform is not None,
     )
 
 
@@ -133,6 +151,7 @@ def retune_bundle(
     debris_fraction: float | None = 1e-3,
     tta: str = "none",
     batch_size: int = 16,
+    transform: Transform | None = None,
 ) -> tuple[Path, ThresholdChoice]:
     """Write ``bundle_dir``'s weights to ``out_dir`` with a threshold tuned for ``tta``.
 
@@ -147,7 +166,13 @@ def retune_bundle(
     """
     bundle = load_bundle(bundle_dir)
     choice = tune_threshold(
-        bundle, root, split, debris_fraction=debris_fraction, tta=tta, batch_size=batch_size
+        bundle,
+        root,
+        split,
+        debris_fraction=debris_fraction,
+        tta=tta,
+        batch_size=batch_size,
+        transform=transform,
     )
     weights = _read_weights(bundle)
     meta = dict(bundle.meta)

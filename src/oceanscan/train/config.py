@@ -70,6 +70,12 @@ class TrainConfig(BaseModel):
         description="Share of the pastes that are plastic; the rest are look-alikes (hard "
         "negatives), each material equally likely.",
     )
+    validate_augmented: bool = Field(
+        default=False,
+        description="Validate (choose the best epoch and the threshold) on val patches carrying "
+        "the train split's debris-colour, real-material and atmosphere variation, drawn once "
+        "per patch (oceanscan.train.datasets.FixedDraws); false validates on val as it is.",
+    )
     threshold_debris_fraction: float | None = Field(
         default=1e-3,
         gt=0.0,

@@ -1,7 +1,8 @@
-"""Train and validation datasets of a run, and the random crop of training patches."""
+"""Train and validation datasets of a run: the random training crop, the fixed validation draws."""
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -19,7 +20,14 @@ from oceanscan.data.transforms import RandomFlipRotate
 from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.train.config import TrainConfig
 
-__all__ = ["RandomCrop", "build_datasets", "data_summary", "input_normalization"]
+__all__ = [
+    "FixedDraws",
+    "RandomCrop",
+    "build_datasets",
+    "data_summary",
+    "input_normalization",
+    "validation_transform",
+]
 
 Sample = dict[str, Any]
 
@@ -66,13 +74,45 @@ class _Compose:
         return sample
 
 
-def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
-    """The train split (random crop and flips/rotations when configured) and the val split (as is)."""
+class FixedDraws:
+    """Run a random transform with the same draws every time it sees a given patch.
+
+    Why: the synthetic val split holds MARIDA's mean debris in clean air, while a real sea holds
+    faint debris of many colours under haze, glint and thin cloud, next to look-alikes. Choosing
+    the best epoch and the threshold on the clean split picks whatever epoch is best at bright
+    debris, and a threshold set for it; the real-sea figures then swing with the seed
+    (docs/model.md). Validating on the same variation the train split gets, drawn once, keeps
+    the choice about the sea the model is for while every epoch still sees the same patches.
+
+    The draws come from torch's generator seeded by the patch ``id`` and ``seed`` (inside
+    :func:`torch.random.fork_rng`, so the training draws are untouched); :attr:`deterministic`
+    tells :class:`~oceanscan.data.MaridaDataset` that it may cache the result.
+
+    Args:
+        transform: a sample transform that draws from torch's global generator.
+        seed: mixed into every patch's seed.
+    """
+
+    deterministic = True
+
+    def __init__(self, transform: Callable[[Sample], Sample], seed: int = 0) -> None:
+        self.transform = transform
+        self.seed = seed
+
+    def __call__(self, sample: Sample) -> Sample:
+        """``transform(sample)`` with the draws of this sample's ``id``."""
+        key = zlib.crc32(str(sample["id"]).encode()) ^ (self.seed * 0x9E3779B1 & 0xFFFFFFFF)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(key)
+            return self.transform(sample)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.transform!r}, seed={self.seed})"
+
+
+def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
+    """The augmentations that change what the sea and its debris look like (not the geometry)."""
     steps: list[Callable[[Sample], Sample]] = []
-    if cfg.patch_size_px is not None:
-        steps.append(RandomCrop(cfg.patch_size_px))
-    if cfg.augment:
-        steps.append(RandomFlipRotate())
     if cfg.debris_spectrum_augment:
         steps.append(RandomDebrisSpectrum(positive=positive_class(cfg.class_mapping)))
     if cfg.real_materials is not None:
@@ -86,6 +126,31 @@ def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
         )
     if cfg.atmosphere_augment:
         steps.append(RandomAtmosphere())
+    return steps
+
+
+def validation_transform(cfg: TrainConfig) -> FixedDraws | None:
+    """The val split's transform: ``cfg``'s domain augmentations drawn once per patch, or None.
+
+    None unless ``cfg.validate_augmented`` and at least one such augmentation is configured.
+    ``oceanscan tune-threshold --config`` uses the same transform, so a threshold chosen again
+    after training is chosen on the same patches.
+    """
+    steps = _domain_steps(cfg) if cfg.validate_augmented else []
+    return FixedDraws(_Compose(steps)) if steps else None
+
+
+def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
+    """The train split (random crop and flips/rotations when configured) and the val split.
+
+    The val split is as stored, or with :func:`validation_transform`'s fixed draws.
+    """
+    steps: list[Callable[[Sample], Sample]] = []
+    if cfg.patch_size_px is not None:
+        steps.append(RandomCrop(cfg.patch_size_px))
+    if cfg.augment:
+        steps.append(RandomFlipRotate())
+    steps.extend(_domain_steps(cfg))
     normalization = input_normalization(cfg)
     train = MaridaDataset(
         cfg.data_root,
@@ -95,7 +160,11 @@ def build_datasets(cfg: TrainConfig) -> tuple[Dataset[Sample], Dataset[Sample]]:
         normalization=normalization,
     )
     val = MaridaDataset(
-        cfg.data_root, "val", mapping=cfg.class_mapping, normalization=normalization
+        cfg.data_root,
+        "val",
+        mapping=cfg.class_mapping,
+        transform=validation_transform(cfg),
+        normalization=normalization,
     )
     return train, val
 
