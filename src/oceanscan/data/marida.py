@@ -154,6 +154,11 @@ def load_patch(
     )
 
 
+def _item(image: npt.NDArray[np.float32], mask: npt.NDArray[np.int64], patch_id: str) -> Sample:
+    """The item dict a transform sees: reflectance and mapped mask as tensors, and the patch id."""
+    return {"image": torch.from_numpy(image), "mask": torch.from_numpy(mask), "id": patch_id}
+
+
 class MaridaDataset(Dataset[Sample]):
     """One split of a MARIDA-layout directory as normalized images and mapped targets.
 
@@ -218,13 +223,7 @@ class MaridaDataset(Dataset[Sample]):
                 image, mask = self._load(pid)
                 if self._cached_input:
                     if transform is not None:
-                        fixed = transform(
-                            {
-                                "image": torch.from_numpy(image),
-                                "mask": torch.from_numpy(mask),
-                                "id": pid,
-                            }
-                        )
+                        fixed = transform(_item(image, mask, pid))
                         image, mask = fixed["image"], fixed["mask"].numpy()
                     image = model_input(image, self.normalization).numpy()
                 images.append(image.astype(np.float16))
@@ -246,11 +245,7 @@ class MaridaDataset(Dataset[Sample]):
             mask = self._masks[index].astype(np.int64)
         else:
             image, mask = self._load(self.ids[index])
-        sample: Sample = {
-            "image": torch.from_numpy(image),
-            "mask": torch.from_numpy(mask),
-            "id": self.ids[index],
-        }
+        sample = _item(image, mask, self.ids[index])
         if self._cached_input:
             return sample
         if self.transform is not None:
@@ -342,13 +337,7 @@ def labelled_patches(
         reflectance = np.asarray(reflectance, dtype=np.float32)
         targets = map_labels(classes, mapping)
         if transform is not None:
-            sample = transform(
-                {
-                    "image": torch.from_numpy(reflectance),
-                    "mask": torch.from_numpy(targets),
-                    "id": patch_id,
-                }
-            )
+            sample = transform(_item(reflectance, targets, patch_id))
             reflectance = sample["image"].numpy().astype(np.float32, copy=False)
             targets = sample["mask"].numpy()
         binary = np.where(
