@@ -30,6 +30,30 @@ def test_rescales_debris_and_its_rim_only():
     assert torch.equal(out["image"][:, 5, 5], sample["image"][:, 5, 5])
 
 
+def _visible_factors(out: dict) -> torch.Tensor:
+    """Debris contrast of B01-B04 over the NIR's: the visible factor of each band."""
+    debris = out["image"][:, 30, 20:40].mean(dim=1) - 0.02
+    return torch.stack([debris[BANDS.index(b)] for b in ("B01", "B02", "B03", "B04")]) / float(
+        debris[BANDS.index("B08")]
+    )
+
+
+def test_tilt_draws_blue_and_red_apart_and_interpolates_between():
+    spread, untilted = [], []
+    for seed in range(20):
+        torch.manual_seed(seed)
+        f = _visible_factors(RandomDebrisSpectrum(p=1.0, tilt=True)(_sample()))
+        # B02 (490 nm) and B03 (560 nm) lie on the line from B01 (443 nm) to B04 (665 nm)
+        for band, position in ((1, (490 - 443) / 222), (2, (560 - 443) / 222)):
+            assert abs(float(f[band] - (f[0] + (f[3] - f[0]) * position))) < 0.03
+        spread.append(float(f[3] - f[0]))
+        torch.manual_seed(seed)
+        g = _visible_factors(RandomDebrisSpectrum(p=1.0)(_sample()))
+        untilted.append(float(g.max() - g.min()))
+    assert max(untilted) < 0.02  # one factor for every visible band
+    assert min(spread) < -0.3 and max(spread) > 0.3  # falling and rising colours both drawn
+
+
 def test_leaves_patches_without_debris_alone():
     sample = _sample()
     sample["mask"] = torch.zeros(64, 64, dtype=torch.int64)

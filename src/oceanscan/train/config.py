@@ -53,6 +53,12 @@ class TrainConfig(BaseModel):
         description="Random visible colour and strength of debris against its water on train "
         "(oceanscan.data.spectral).",
     )
+    debris_colour_tilt: bool = Field(
+        default=False,
+        description="With debris_spectrum_augment, draw the debris' visible contrast factor "
+        "at 443 and 665 nm independently and interpolate between them (colours rising or "
+        "falling across the visible, as real plastic's do); false draws one factor.",
+    )
     real_materials: str | None = Field(
         default=None,
         description="Duarte & Azevedo 2023 pixel table (duarte2023_train_pixels.csv): paste its "

@@ -114,7 +114,11 @@ def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
     """The augmentations that change what the sea and its debris look like (not the geometry)."""
     steps: list[Callable[[Sample], Sample]] = []
     if cfg.debris_spectrum_augment:
-        steps.append(RandomDebrisSpectrum(positive=positive_class(cfg.class_mapping)))
+        steps.append(
+            RandomDebrisSpectrum(
+                positive=positive_class(cfg.class_mapping), tilt=cfg.debris_colour_tilt
+            )
+        )
     if cfg.real_materials is not None:
         pixels = load_duarte_pixels(cfg.real_materials)
         steps.append(
