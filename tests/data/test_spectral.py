@@ -54,6 +54,20 @@ def test_tilt_draws_blue_and_red_apart_and_interpolates_between():
     assert min(spread) < -0.3 and max(spread) > 0.3  # falling and rising colours both drawn
 
 
+def test_min_contrast_unlabels_debris_too_faint_to_see():
+    sample = _sample()
+    sample["image"][:, 30, 40:50] -= 0.028  # the filament's end: 0.002 above its water
+    torch.manual_seed(0)
+    out = RandomDebrisSpectrum(p=0.0, min_contrast=0.003)(sample)  # labels only, no rescale
+    assert torch.equal(out["image"], sample["image"])
+    assert bool((out["mask"][30, 10:40] == 1).all())
+    assert bool((out["mask"][30, 40:50] == IGNORE_INDEX).all())
+    assert torch.equal(out["mask"][31], sample["mask"][31])  # the rim stays as it was
+    torch.manual_seed(0)
+    faded = RandomDebrisSpectrum(p=1.0, strength=(0.05, 0.05), min_contrast=0.003)(_sample())
+    assert not bool((faded["mask"] == 1).any())  # a twentieth of 0.03 is out of sight
+
+
 def test_leaves_patches_without_debris_alone():
     sample = _sample()
     sample["mask"] = torch.zeros(64, 64, dtype=torch.int64)

@@ -51,6 +51,24 @@ def test_real_material_pastes_follow_the_config(data_dir):
     assert (paste.max_pastes, paste.p_plastic) == (9, 0.25)
 
 
+def test_debris_colour_options_follow_the_config(data_dir):
+    from oceanscan.data.spectral import RandomDebrisSpectrum
+    from oceanscan.train.config import TrainConfig
+    from oceanscan.train.datasets import build_datasets
+
+    cfg = TrainConfig(
+        data_root=str(data_dir),
+        out_dir="unused",
+        debris_colour_tilt=True,
+        debris_min_contrast=0.003,
+    )
+    train, _ = build_datasets(cfg)
+    (spectrum,) = [s for s in train.transform.steps if isinstance(s, RandomDebrisSpectrum)]
+    assert (spectrum.tilt, spectrum.min_contrast) == (True, 0.003)
+    with pytest.raises(ValueError, match="debris_min_contrast"):
+        TrainConfig(data_root=str(data_dir), out_dir="unused", debris_min_contrast=0.0)
+
+
 def _augmented_config(data_dir, **overrides):
     from oceanscan.train.config import TrainConfig
 

@@ -41,6 +41,7 @@ Sample = dict[str, Any]
 #: red edge) half-way.
 _VISIBLE = tuple(BANDS.index(b) for b in ("B01", "B02", "B03", "B04"))
 _RED_EDGE_FOOT = BANDS.index("B05")
+_NIR = BANDS.index("B08")
 #: Where a ``tilt``ed visible factor sits between its blue (0) and its red (1) draw.
 _TILT_POSITION = torch.tensor(
     [(BAND_INFO[b].wavelength_nm - 443.0) / (665.0 - 443.0) for b in _VISIBLE]
@@ -64,6 +65,9 @@ class RandomDebrisSpectrum:
             the water to MARIDA's colour).
         tilt: draw the visible factor at 443 nm and at 665 nm independently from ``visible``
             and interpolate between them (default False: one factor for every visible band).
+        min_contrast: debris pixels whose 842 nm contrast with their water ends up below this
+            (reflectance) are unlabelled (ignored by the loss), on every patch with debris,
+            rescaled or not (default None: every debris pixel stays labelled).
 
     Raises:
         ValueError: for a probability outside [0, 1] or a reversed range.
@@ -77,6 +81,7 @@ class RandomDebrisSpectrum:
         strength: tuple[float, float] = (0.2, 1.0),
         visible: tuple[float, float] = (-0.1, 1.1),
         tilt: bool = False,
+        min_contrast: float | None = None,
     ) -> None:
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Invalid p {p!r}; must be within [0, 1]")
@@ -85,22 +90,39 @@ class RandomDebrisSpectrum:
                 raise ValueError(f"Invalid {name} range {(lo, hi)!r}; low must not exceed high")
         self.positive, self.p = positive, p
         self.strength, self.visible, self.tilt = strength, visible, tilt
+        self.min_contrast = min_contrast
 
     def __call__(self, sample: Sample) -> Sample:
-        """The sample with its debris contrast rescaled; the mask is unchanged."""
+        """The sample with its debris contrast rescaled, and its invisible debris unlabelled."""
         mask = sample["mask"]
         debris = mask == self.positive
-        if not bool(debris.any()) or float(torch.rand(())) >= self.p:
+        if not bool(debris.any()):
+            return sample
+        rescale = float(torch.rand(())) < self.p
+        if not rescale and self.min_contrast is None:
             return sample
         image = sample["image"].to(torch.float32)
-        near = F.max_pool2d(debris[None, None].float(), 3, stride=1, padding=1)[0, 0] > 0
-        region = debris | (near & (mask == IGNORE_INDEX))
         filled = torch.nan_to_num(image, nan=0.0)
         background = local_background(
             filled[None],
             block_px=int(LOCAL_CONTRAST_DEFAULTS["block_px"]),
             smooth_blocks=int(LOCAL_CONTRAST_DEFAULTS["smooth_blocks"]),
         )[0]
+        out = self._rescaled(image, mask, background) if rescale else image
+        result = dict(sample)
+        result["image"] = out
+        if self.min_contrast is not None:
+            faint = debris & (out[_NIR] - background[_NIR] < self.min_contrast)
+            result["mask"] = mask.masked_fill(faint, IGNORE_INDEX)
+        return result
+
+    def _rescaled(
+        self, image: torch.Tensor, mask: torch.Tensor, background: torch.Tensor
+    ) -> torch.Tensor:
+        """``image`` with the debris (and its unlabelled rim) rescaled against ``background``."""
+        debris = mask == self.positive
+        near = F.max_pool2d(debris[None, None].float(), 3, stride=1, padding=1)[0, 0] > 0
+        region = debris | (near & (mask == IGNORE_INDEX))
         lo, hi = self.strength
         strength = lo + (hi - lo) * float(torch.rand(()))
         lo, hi = self.visible
@@ -112,12 +134,11 @@ class RandomDebrisSpectrum:
         contrast = image[:, region] - background[:, region]
         out = image.clone()
         out[:, region] = (background[:, region] + factor[:, None] * contrast).clamp_min(0.0)
-        result = dict(sample)
-        result["image"] = out
-        return result
+        return out
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(positive={self.positive}, p={self.p}, "
-            f"strength={self.strength}, visible={self.visible}, tilt={self.tilt})"
+            f"strength={self.strength}, visible={self.visible}, tilt={self.tilt}, "
+            f"min_contrast={self.min_contrast})"
         )

@@ -59,6 +59,13 @@ class TrainConfig(BaseModel):
         "at 443 and 665 nm independently and interpolate between them (colours rising or "
         "falling across the visible, as real plastic's do); false draws one factor.",
     )
+    debris_min_contrast: float | None = Field(
+        default=None,
+        gt=0.0,
+        description="With debris_spectrum_augment, unlabel (ignore in the loss) debris pixels "
+        "whose 842 nm contrast with their water is below this reflectance after the "
+        "rescaling: debris no annotator could see; None keeps every debris label.",
+    )
     real_materials: str | None = Field(
         default=None,
         description="Duarte & Azevedo 2023 pixel table (duarte2023_train_pixels.csv): paste its "

@@ -116,7 +116,9 @@ def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
     if cfg.debris_spectrum_augment:
         steps.append(
             RandomDebrisSpectrum(
-                positive=positive_class(cfg.class_mapping), tilt=cfg.debris_colour_tilt
+                positive=positive_class(cfg.class_mapping),
+                tilt=cfg.debris_colour_tilt,
+                min_contrast=cfg.debris_min_contrast,
             )
         )
     if cfg.real_materials is not None:
