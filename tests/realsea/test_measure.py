@@ -76,17 +76,21 @@ def test_durban_figures_when_everything_or_nothing_is_flagged(durban, flag_all, 
     )
     other = durban.water & ~ndimage.binary_dilation(traced, EIGHT, iterations=2)
     everything = measure_durban(flag_all, durban, traced, fdi_threshold=-1.0)
+    field = ndimage.distance_transform_edt(~traced) <= 30
     assert everything["traced_pixels"] == traced.sum()
     assert everything["other_water_pixels"] == other.sum()
     for side in ("model", "fdi"):
         assert everything[side]["recall"] == 1.0
         assert everything[side]["other_water"]["flagged_fraction"] == 1.0
         assert everything[side]["other_water"]["detections"] == ndimage.label(other, EIGHT)[1]
+        in_field = everything[side]["other_water"]["flagged_in_filament_field"]
+        assert 0 < in_field == (other & field).sum() < other.sum()
     nothing = measure_durban(flag_none, durban, traced, fdi_threshold=math.inf)
     for side in ("model", "fdi"):
         assert nothing[side]["recall"] == 0.0
         assert nothing[side]["other_water"]["flagged_fraction"] == 0.0
         assert nothing[side]["other_water"]["detections_per_km2"] == 0.0
+        assert nothing[side]["other_water"]["flagged_in_filament_field"] == 0
 
 
 def test_recall_at_a_flag_rate_ranks_whatever_the_threshold():
