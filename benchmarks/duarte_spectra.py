@@ -20,23 +20,9 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 #: ``../shared`` next to the repository, where the real data lives.
 _DEFAULT_SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-#: Added to the size of the 842 nm contrast before dividing by it, so water-like pixels stay finite.
-_SHAPE_FLOOR = 0.005
-
-
-def spectral_features(
-    reflectance: npt.NDArray[np.float32], water: npt.NDArray[np.float32]
-) -> npt.NDArray[np.float64]:
-    """Contrast with ``water`` per band, and that contrast over the size of the 842 nm one."""
-    from oceanscan.sentinel2 import BANDS
-
-    contrast = np.asarray(reflectance, dtype=np.float64) - water
-    nir = np.abs(contrast[:, [BANDS.index("B08")]]) + _SHAPE_FLOOR
-    return np.concatenate([contrast, contrast / nir], axis=1)
 
 
 def separability(table: str | Path) -> dict[str, object]:
@@ -46,6 +32,7 @@ def separability(table: str | Path) -> dict[str, object]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from oceanscan.model.spectral_check import spectral_features
     from oceanscan.realsea.duarte import (
         CLASS_NAMES,
         LOOKALIKES,

@@ -15,6 +15,7 @@ See ``docs/realsea.md``. Prints one JSON object (also written to ``--out``).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -46,6 +47,11 @@ def main() -> None:
     parser.add_argument(
         "--bf16", action="store_true", help="run the network in bfloat16, as --cpu-bf16 scans do"
     )
+    parser.add_argument(
+        "--without-spectral-check",
+        action="store_true",
+        help="leave out the bundle's spectral check, to measure what it does",
+    )
     args = parser.parse_args()
 
     import torch
@@ -60,6 +66,8 @@ def main() -> None:
         sys.exit(f"real data directory not found: {real} (pass --shared)")
     start = time.perf_counter()
     bundle = load_bundle(args.bundle).with_runtime(args.runtime, bf16=args.bf16)
+    if args.without_spectral_check:
+        bundle = dataclasses.replace(bundle, spectral_check=None)
     report = measure_real_sea(bundle, real)
     if args.figure:
         from oceanscan.realsea.figure import scene_quicklook

@@ -18,7 +18,16 @@ from oceanscan.errors import OceanscanError
 __all__ = ["build_parser", "main"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-_COMMAND_MODULES = ("demo", "synth", "train", "tune", "evaluate", "catalog", "scan")
+_COMMAND_MODULES = (
+    "demo",
+    "synth",
+    "train",
+    "tune",
+    "spectral_check",
+    "evaluate",
+    "catalog",
+    "scan",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

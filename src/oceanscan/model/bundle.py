@@ -41,8 +41,10 @@ from oceanscan.model.inference import (
     forward_tiles,
     prediction_network,
 )
+from oceanscan.model.spectral_check import SpectralCheck
 from oceanscan.model.tta import average_views
 from oceanscan.model.unet import DOWNSAMPLING, AttentionUNet
+from oceanscan.sentinel2 import BANDS
 
 __all__ = [
     "BUNDLE_FORMAT_VERSION",
@@ -78,6 +80,9 @@ class ModelBundle:
             (:meth:`with_runtime`); ``torch`` as loaded.
         bf16: whether :meth:`predict_proba` runs the network in bfloat16 unless told otherwise;
             False as loaded.
+        spectral_check: the per-pixel plastic-or-look-alike check :meth:`predict_proba`
+            applies to candidate detections (``spectral_check`` of ``model.json``,
+            :mod:`oceanscan.model.spectral_check`); None where the bundle has none.
     """
 
     model: nn.Module
@@ -90,6 +95,7 @@ class ModelBundle:
     tta: str = "none"
     runtime: Runtime = "torch"
     bf16: bool = False
+    spectral_check: SpectralCheck | None = None
     _networks: dict[tuple[str, str, bool], Callable[[Tensor], Tensor]] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -145,7 +151,8 @@ class ModelBundle:
         """Probability of the positive class per pixel.
 
         With test-time augmentation, the mean over the views (:func:`oceanscan.model.tta.average_views`)
-        of the single-view probabilities described next.
+        of the single-view probabilities described next; with a :attr:`spectral_check`, that
+        mean with the candidate pixels checked (:meth:`SpectralCheck.apply`).
 
         Turns reflectance into model input exactly as training did
         (:func:`oceanscan.data.inputs.model_input` with the bundle's ``normalization``), pads H and W by reflection up to a multiple of 16, runs the model
@@ -178,12 +185,12 @@ class ModelBundle:
             return self._predict_view(view, device=device, autocast_bf16=bf16, runtime=runtime)
 
         if views == "none":
-            return predict(reflectance)
-        return average_views(
-            predict,
-            np.asarray(reflectance.cpu() if isinstance(reflectance, Tensor) else reflectance),
-            views,
-        )
+            probability = predict(reflectance)
+        else:
+            probability = average_views(predict, _host_array(reflectance), views)
+        if self.spectral_check is None:
+            return probability
+        return self.spectral_check.apply(probability, _host_array(reflectance))
 
     def with_runtime(self, runtime: Runtime, *, bf16: bool = False) -> ModelBundle:
         """This bundle, predicting on ``runtime`` (in bfloat16 when ``bf16``) by default.
@@ -270,6 +277,11 @@ class ModelBundle:
         return prob.cpu().numpy().astype(np.float32, copy=False)
 
 
+def _host_array(x: npt.NDArray[np.floating] | Tensor) -> npt.NDArray[np.floating]:
+    """``x`` as a NumPy array in host memory."""
+    return np.asarray(x.cpu() if isinstance(x, Tensor) else x)
+
+
 def _pad_before(size: int, multiple: int = DOWNSAMPLING) -> int:
     return ((-size) % multiple) // 2
 
@@ -307,6 +319,7 @@ class _Meta:
     threshold: float
     tta: str
     bands: tuple[str, ...]
+    spectral_check: SpectralCheck | None
 
 
 def _parse_meta(root: str, text: bytes) -> _Meta:
@@ -325,6 +338,7 @@ def _parse_meta(root: str, text: bytes) -> _Meta:
             threshold=check_threshold(meta["threshold"]),
             tta=check_inference(meta.get("inference"))["tta"],
             bands=bands,
+            spectral_check=_parse_spectral_check(meta.get("spectral_check"), bands),
         )
         int(meta["positive_class"])
         norm = check_normalization(meta["normalization"], len(bands))
@@ -347,6 +361,17 @@ def _parse_meta(root: str, text: bytes) -> _Meta:
             f"known: {sorted(_ARCHITECTURES)}"
         )
     return parsed
+
+
+def _parse_spectral_check(entry: Any, bands: tuple[str, ...]) -> SpectralCheck | None:
+    """The ``spectral_check`` entry, checked; it reads spectra in the MARIDA band order."""
+    if entry is None:
+        return None
+    if not isinstance(entry, dict):
+        raise TypeError(f"spectral_check is {type(entry).__name__}, not an object")
+    if bands != BANDS:
+        raise ValueError(f"a spectral_check needs the bands {list(BANDS)}, not {list(bands)}")
+    return SpectralCheck.from_meta(entry)
 
 
 def _load_state(root: str, weights: bytes, map_location: str | torch.device) -> dict[str, Tensor]:
@@ -414,4 +439,5 @@ def load_bundle(directory: str | Path, *, map_location: str | torch.device = "cp
         model_id=f"{meta.arch_name.lower()}-{sha256[:12]}",
         path=root if is_url else Path(root),
         tta=meta.tta,
+        spectral_check=meta.spectral_check,
     )

@@ -32,9 +32,10 @@ from oceanscan.metrics import ThresholdSweep
 from oceanscan.model.bundle import ModelBundle, load_bundle
 from oceanscan.model.bundle_format import WEIGHTS_FILE, check_inference
 from oceanscan.model.export import write_bundle_files
+from oceanscan.model.spectral_check import SpectralCheck, fit_spectral_check
 from oceanscan.model.tta import check_views
 
-__all__ = ["ThresholdChoice", "retune_bundle", "tune_threshold"]
+__all__ = ["ThresholdChoice", "add_spectral_check", "retune_bundle", "tune_threshold"]
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,30 @@ def retune_bundle(
     out = write_bundle_files(out_dir, weights, meta)
     load_bundle(out)  # the written bundle verifies: same sha256, a threshold in [0, 1]
     return out, choice
+
+
+def add_spectral_check(
+    bundle_dir: str | Path, out_dir: str | Path, pixels: str | Path
+) -> tuple[Path, SpectralCheck]:
+    """Write ``bundle_dir``'s weights to ``out_dir`` with a spectral check fitted on ``pixels``.
+
+    ``pixels`` is the Duarte and Azevedo (2023) table; only its training split is fitted on
+    (:func:`oceanscan.model.spectral_check.fit_spectral_check`). ``out_dir`` may be
+    ``bundle_dir`` itself. The threshold is left as it is: tune it again afterwards
+    (:func:`retune_bundle`) so that it is chosen for the bundle as it now runs.
+
+    Raises:
+        BundleError: for a bundle that does not load, or one whose bands are not MARIDA's.
+        ValueError: for a pixel table without plastic, water or look-alikes in training.
+    """
+    from oceanscan.realsea.duarte import load_duarte_pixels
+
+    bundle = load_bundle(bundle_dir)
+    check = fit_spectral_check(load_duarte_pixels(pixels))
+    meta = {**bundle.meta, "spectral_check": check.to_meta()}
+    out = write_bundle_files(out_dir, _read_weights(bundle), meta)
+    load_bundle(out)  # the written bundle verifies, its check included
+    return out, check
 
 
 def _read_weights(bundle: ModelBundle) -> bytes:

@@ -268,6 +268,7 @@ def _bundle_record(bundle: ModelBundle) -> dict[str, Any]:
         "sha256": bundle.sha256,
         "threshold": bundle.threshold,
         "tta": bundle.tta,
+        "spectral_check": bundle.spectral_check is not None,
         "class_mapping": bundle.class_mapping,
     }
 
