@@ -2,9 +2,10 @@
 
 A regression of the shipped model (a retrain with a worse recipe, a changed input transform)
 cannot land. The Manila-area scenes are held to the real-sea goals of docs/model.md, which the
-bundle meets. On Durban it does not yet meet them (recall of the traced filaments 0.50 against
-the goal 0.6, other water flagged 0.086 % against 0.05 %, docs/model.md "Where it fails"), so
-Durban is held to a floor just under the measured figures; raise it with every better model.
+bundle meets. On Durban it does not yet meet them (recall of the traced filaments 0.48 against
+the goal 0.6, other water flagged 0.087 % against 0.05 %, docs/model.md "Where it fails"), nor
+on the look-alikes (14 % of held-out pumice and 19 % of foam flagged against 10 %), so those
+are held to bounds just past the measured figures; tighten them with every better model.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import math
 import pytest
 
 from oceanscan.model import default_bundle_dir, load_bundle
+from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.realsea.filaments import load_filaments, rasterize_filaments
+from oceanscan.realsea.lookalikes import DUARTE_BACKGROUNDS, measure_duarte
 from oceanscan.realsea.measure import measure_durban, measure_false_alarms
 from oceanscan.realsea.scenes import load_scene
 from tests.helpers.shared import real_dir
 
-#: Measured for the shipped bundle: recall 0.505, other water flagged 0.00086 (goals: >= 0.6 and
+#: Measured for the shipped bundle: recall 0.482, other water flagged 0.00087 (goals: >= 0.6 and
 #: <= 0.0005).
 DURBAN_RECALL_FLOOR = 0.45
 DURBAN_OTHER_WATER_CEILING = 0.001
@@ -54,3 +57,15 @@ def test_default_bundle_keeps_quiet_on_the_manila_open_sea(bundle):
 def test_default_bundle_keeps_quiet_in_the_harbours(bundle, name):
     model = measure_false_alarms(bundle, load_scene(name, real_dir()), _NO_FDI)["model"]
     assert model["flagged_fraction"] <= 0.0005
+
+
+def test_default_bundle_checks_its_detections_against_the_lookalikes(bundle):
+    """Held-out Duarte pixels in real water: measured 69 % of plastic flagged, 14 % of pumice and
+    19 % of foam (32 % and 27 % without the bundle's spectral check)."""
+    assert bundle.spectral_check is not None
+    pixels = load_duarte_pixels(real_dir() / "duarte2023_train_pixels.csv")
+    backgrounds = {name: load_scene(name, real_dir()) for name in DUARTE_BACKGROUNDS}
+    flagged = measure_duarte(bundle, pixels, backgrounds, _NO_FDI)["model"]["flagged_fraction"]
+    assert flagged["plastic"] >= 0.6
+    assert flagged["pumice"] <= 0.2
+    assert flagged["sea_foam"] <= 0.25
