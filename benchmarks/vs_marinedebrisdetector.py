@@ -68,6 +68,7 @@ made of (``--size 1920`` measures that case).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -309,13 +310,18 @@ def model_only(args: argparse.Namespace, scene: np.ndarray, tile: int, margin: i
     from oceanscan.model import default_bundle_dir, load_bundle
     from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
 
-    bundle = load_bundle(default_bundle_dir())
+    # The network alone on both sides: the bundle's spectral check, which marinedebrisdetector
+    # has no counterpart of, is left out here (the scans above run it).
+    bundle = dataclasses.replace(load_bundle(default_bundle_dir()), spectral_check=None)
     network = bundle_as_mdd(bundle)
     # What the scan's actors run as shipped: OpenVINO where installed, bf16 where the CPU has
     # it. One bundle per thread count: OpenVINO takes its threads when it compiles (first use).
     runtime, bf16 = resolve_runtime("auto", "cpu"), cpu_has_bf16()
     on_cores, on_one = (
-        load_bundle(default_bundle_dir()).with_runtime(runtime, bf16=bf16) for _ in "ab"
+        dataclasses.replace(load_bundle(default_bundle_dir()), spectral_check=None).with_runtime(
+            runtime, bf16=bf16
+        )
+        for _ in "ab"
     )
     keep = [MDD_BANDS.index(b) for b in bundle.bands]
     cores = os.cpu_count() or 1

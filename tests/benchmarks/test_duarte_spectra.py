@@ -15,7 +15,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 def test_held_out_separability_is_reported_per_lookalike():
     shared_path("real", "duarte2023_train_pixels.csv")
     out = subprocess.run(
-        [sys.executable, str(PROJECT / "benchmarks" / "duarte_spectra.py"), "--shared", str(SHARED)],
+        [
+            sys.executable,
+            str(PROJECT / "benchmarks" / "duarte_spectra.py"),
+            "--shared",
+            str(SHARED),
+        ],
         capture_output=True,
         text=True,
         check=True,

@@ -197,6 +197,7 @@ def test_the_scan_runs_the_bundle_as_its_threshold_was_tuned(ray_session, tmp_pa
         group = zarr.open_group(store_url(str(root)), mode="r")
         runs[tta] = group[f"scenes/{spec.key}"]
     assert runs["bundle"].attrs["tta"] == "rot180" and runs["none"].attrs["tta"] == "none"
+    assert runs["bundle"].attrs["spectral_check"] is False  # the tiny bundle has none
     expected, _ = _reference(spec, bundle)  # the bundle's own views
     got = runs["bundle"]["probability"][:]
     diff = np.abs(got.astype(int) - expected.astype(int))[got != FILL]

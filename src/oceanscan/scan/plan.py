@@ -48,7 +48,8 @@ class ScanPlan:
 
     Attributes:
         run_attrs: attributes every scene group of the run gets (model id and sha256,
-            threshold, run id, software version, margin, test-time augmentation).
+            threshold, run id, software version, margin, test-time augmentation, whether the
+            bundle's spectral check ran).
         scenes: the planned scenes by key, with their land, stripped of what workers do not
             read (footprint, properties).
         tiles: tiles per planned scene.
@@ -71,6 +72,7 @@ def run_attributes(bundle: ModelBundle, run_id: str, config: ScanConfig) -> dict
         "software_version": __version__,
         "margin": config.margin_px,
         "tta": config.views(bundle.tta),
+        "spectral_check": bundle.spectral_check is not None,
     }
 
 
