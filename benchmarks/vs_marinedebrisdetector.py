@@ -18,7 +18,8 @@ one run:
   and returns the difference of the two class logits, whose sigmoid is exactly the softmax
   probability oceanscan writes. No test-time augmentation on either side (marinedebrisdetector's
   ``ScenePredictor.predict`` has none; oceanscan's scan runs with ``--tta none``, where the shipped
-  bundle would otherwise average two views);
+  bundle would otherwise average two views), and no spectral check (oceanscan scans a copy of
+  its bundle without one, :func:`network_only_bundle`; marinedebrisdetector has none);
 * ``marinedebrisdetector``: its own ``ScenePredictor`` (version 0.0.2, defaults: 480 px tiles read
   with 64 px of context, zero-padded to 608 px, one tile a forward, overlaps blended into a uint8
   GeoTIFF) on all cores (``torch.set_num_threads(os.cpu_count())``). Its package imports its
@@ -178,7 +179,8 @@ def _child(args: argparse.Namespace) -> dict[str, Any]:
         input=[args.scene],
         bands=list(MDD_BANDS),
         root=args.root,
-        tta="none",  # the network alone, as marinedebrisdetector runs it
+        model=args.model,  # the network alone (network_only_bundle), as marinedebrisdetector runs it
+        tta="none",
         cpu_bf16=not args.float32,
         progress_bars=False,
     )
@@ -233,11 +235,26 @@ def forget_converted_network() -> list[str]:
     return removed
 
 
+def network_only_bundle(out: Path) -> Path:
+    """A copy of the shipped bundle without its spectral check: the network alone.
+
+    marinedebrisdetector has no counterpart of the check, so both sides run just their network.
+    """
+    from oceanscan.model import default_bundle_dir
+
+    shutil.copytree(default_bundle_dir(), out)
+    meta = json.loads((out / "model.json").read_text())
+    meta.pop("spectral_check", None)
+    (out / "model.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
 def run_oceanscan(
-    args: argparse.Namespace, scene: Path, root: Path, *, float32: bool = False
+    args: argparse.Namespace, scene: Path, root: Path, bundle: Path, *, float32: bool = False
 ) -> dict[str, Any]:
     """oceanscan's scan of the scene in a child process, its process tree sampled meanwhile."""
     cmd = [sys.executable, __file__, "--child", "--scene", str(scene), "--root", str(root)]
+    cmd += ["--model", str(bundle)]
     cmd += ["--float32"] if float32 else []
     forget_converted_network()  # the scan converts the network, as a first scan does
     start = time.perf_counter()
@@ -468,6 +485,7 @@ def main() -> None:
     parser.add_argument("--float32", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--scene", help=argparse.SUPPRESS)
     parser.add_argument("--root", help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         print(json.dumps(_child(args)))
@@ -476,10 +494,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="oceanscan-vs-mdd-"))
     scene = write_scene(work / "scene_20250602.tif", args.size, args.seed, args.block)
     mdd = run_mdd(args, scene, work / "scene_20250602_prediction.tif")
-    ocean = run_oceanscan(args, scene, work / "scan")
+    network = network_only_bundle(work / "bundle")
+    ocean = run_oceanscan(args, scene, work / "scan", network)
     float32 = None
     if not args.no_float32 and ocean["cpu_bf16"]:
-        float32 = run_oceanscan(args, scene, work / "scan_float32", float32=True)
+        float32 = run_oceanscan(args, scene, work / "scan_float32", network, float32=True)
     import rasterio.windows
 
     corner = min(args.size, _MODEL_ONLY_PX)  # enough for --model-tiles of either tiling
