@@ -41,6 +41,7 @@ __all__ = [
     "input_channels",
     "input_spec",
     "local_background",
+    "local_water",
     "model_input",
 ]
 
@@ -119,6 +120,20 @@ def local_background(x: torch.Tensor, *, block_px: int, smooth_blocks: int) -> t
         level, size=(hb * block_px, wb * block_px), mode="bilinear", align_corners=False
     )
     return up[..., :h, :w]
+
+
+def local_water(image: torch.Tensor) -> torch.Tensor:
+    """The local water of one ``(C, H, W)`` image (NaN read as 0), same shape.
+
+    :func:`local_background` with the local-contrast input's default blocks
+    (:data:`LOCAL_CONTRAST_DEFAULTS`): what training augmentations and the spectral check of
+    :mod:`oceanscan.model.spectral_check` measure a pixel's contrast against.
+    """
+    return local_background(
+        torch.nan_to_num(image, nan=0.0)[None],
+        block_px=int(LOCAL_CONTRAST_DEFAULTS["block_px"]),
+        smooth_blocks=int(LOCAL_CONTRAST_DEFAULTS["smooth_blocks"]),
+    )[0]
 
 
 def _median_last(values: torch.Tensor) -> torch.Tensor:

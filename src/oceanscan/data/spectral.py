@@ -10,7 +10,7 @@ material shares is NIR above the red-edge and SWIR baseline (the FDI of Biermann
 its visible colour is that of whatever floats, dark plastic and wet wood included.
 
 :class:`RandomDebrisSpectrum` rescales the contrast of the debris pixels of a patch with their
-local water (:func:`oceanscan.data.inputs.local_background`): the visible bands by a factor
+local water (:func:`oceanscan.data.inputs.local_water`): the visible bands by a factor
 drawn from about 0 to 1, the rest left in shape, and all of it by an overall strength, so that
 a model learns the NIR excess and the shape of a filament rather than one colour.
 
@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from oceanscan.classes import IGNORE_INDEX
-from oceanscan.data.inputs import LOCAL_CONTRAST_DEFAULTS, local_background
+from oceanscan.data.inputs import local_water
 from oceanscan.sentinel2 import BAND_INFO, BANDS
 
 __all__ = ["RandomDebrisSpectrum"]
@@ -102,12 +102,7 @@ class RandomDebrisSpectrum:
         if not rescale and self.min_contrast is None:
             return sample
         image = sample["image"].to(torch.float32)
-        filled = torch.nan_to_num(image, nan=0.0)
-        background = local_background(
-            filled[None],
-            block_px=int(LOCAL_CONTRAST_DEFAULTS["block_px"]),
-            smooth_blocks=int(LOCAL_CONTRAST_DEFAULTS["smooth_blocks"]),
-        )[0]
+        background = local_water(image)
         out = self._rescaled(image, mask, background) if rescale else image
         result = dict(sample)
         result["image"] = out

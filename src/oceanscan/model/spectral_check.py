@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from oceanscan.data.inputs import LOCAL_CONTRAST_DEFAULTS, local_background
+from oceanscan.data.inputs import local_water
 from oceanscan.sentinel2 import BANDS
 
 if TYPE_CHECKING:
@@ -121,21 +121,18 @@ class SpectralCheck:
         """``probability`` ``(N, H, W)`` with each candidate pixel times ``min(1, 2 p)``.
 
         ``reflectance`` is the ``(N, 11, H, W)`` input the probabilities are of; each pixel is
-        seen against its local water (:func:`oceanscan.data.inputs.local_background`, as the
-        local-contrast input computes it).
+        seen against its local water (:func:`oceanscan.data.inputs.local_water`, with the
+        local-contrast input's default blocks whatever the bundle's own).
         """
         out = np.array(probability, dtype=np.float32)
         for image, p in zip(np.asarray(reflectance, dtype=np.float32), out, strict=True):
             candidate = p > self.candidate
             if not candidate.any():
                 continue
-            filled = torch.nan_to_num(torch.from_numpy(image))
-            water = local_background(
-                filled[None],
-                block_px=int(LOCAL_CONTRAST_DEFAULTS["block_px"]),
-                smooth_blocks=int(LOCAL_CONTRAST_DEFAULTS["smooth_blocks"]),
-            )[0].numpy()
-            features = spectral_features(filled.numpy()[:, candidate].T, water[:, candidate].T)
+            water = local_water(torch.from_numpy(image)).numpy()
+            features = spectral_features(
+                np.nan_to_num(image[:, candidate]).T, water[:, candidate].T
+            )
             p[candidate] *= np.minimum(1.0, 2.0 * self.plastic_probability(features)).astype(
                 np.float32
             )
