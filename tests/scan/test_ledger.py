@@ -17,6 +17,7 @@ from oceanscan.scan.ledger import (
     is_given_up,
     last_search_end,
     retry_start,
+    scored_differently,
     select_scenes,
     since_last_start,
 )
@@ -34,6 +35,19 @@ def test_only_complete_scenes_are_skipped_and_duplicates_scanned_once():
     todo, skipped = select_scenes([a, b, c, d, b], stored)
     assert [s.key for s in todo] == [b.key, c.key, d.key]
     assert skipped == [a.key]
+
+
+def test_scored_differently_names_what_changed_and_ignores_what_was_not_recorded():
+    run = {"model_sha256": "b" * 64, "tta": "rot180", "spectral_check": True, "threshold": 0.97}
+    same = {**run, "status": "complete", "run_id": "earlier"}
+    assert scored_differently(same, run) == {}
+    other = {**same, "model_sha256": "a" * 64, "spectral_check": False}
+    assert scored_differently(other, run) == {
+        "model_sha256": ("a" * 64, "b" * 64),
+        "spectral_check": (False, True),
+    }
+    older_store = {"status": "complete", "model_sha256": "b" * 64}  # no tta, check or threshold
+    assert scored_differently(older_store, run) == {}
 
 
 def _run(end, *, failed=0, region="gyre", finished=True):

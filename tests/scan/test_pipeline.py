@@ -206,6 +206,22 @@ def test_the_scan_runs_the_bundle_as_its_threshold_was_tuned(ray_session, tmp_pa
     assert (single != got).mean() > 0.1  # one view scores differently from two
 
 
+def test_a_rerun_with_other_views_keeps_the_results_and_says_so(ray_session, tmp_path, caplog):
+    bundle = save_tiny_bundle(tmp_path / "bundle")
+    spec = write_scene(tmp_path / "s1", "S2A_MSIL2A_20240301_T31SDA", seed=1)
+    root = tmp_path / "out"
+    scan_scenes([spec], _config(root, bundle, tta="none"))
+    before = zarr.open_group(store_url(str(root)), mode="r")[f"scenes/{spec.key}/probability"][:]
+    with caplog.at_level("WARNING", logger="oceanscan.scan.plan"):
+        result = scan_scenes([spec], _config(root, bundle, tta="rot180"))
+    assert result.counts.skipped == [spec.key] and not result.counts.complete
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(spec.key in m and "tta 'none' (this run: 'rot180')" in m for m in warned), warned
+    group = zarr.open_group(store_url(str(root)), mode="r")[f"scenes/{spec.key}"]
+    np.testing.assert_array_equal(group["probability"][:], before)
+    assert group.attrs["tta"] == "none"
+
+
 def test_config_reads_the_old_on_off_switch():
     assert _config("/tmp/x", "/tmp/b").tta == "bundle"
     assert _config("/tmp/x", "/tmp/b", tta=True).tta == "dihedral"

@@ -38,6 +38,7 @@ __all__ = [
     "is_given_up",
     "last_search_end",
     "retry_start",
+    "scored_differently",
     "select_scenes",
     "since_last_start",
 ]
@@ -53,6 +54,10 @@ STATUSES: tuple[SceneStatus, ...] = ("created", "complete", "failed", "given_up"
 DEFAULT_OVERLAP_DAYS = 7.0
 #: Attempts at a failing scene before it is given up.
 DEFAULT_MAX_ATTEMPTS = 3
+#: Run attributes that decide a scene's probabilities (the weights, the views averaged, the
+#: spectral check) or its detections (the threshold): two runs that differ in one of them do not
+#: give the same scene group.
+SCORING_ATTRS: tuple[str, ...] = ("model_sha256", "tta", "spectral_check", "threshold")
 
 
 @dataclass
@@ -157,6 +162,24 @@ def select_scenes(
         else:
             todo.append(spec)
     return todo, skipped
+
+
+def scored_differently(
+    stored: Mapping[str, Any], run_attrs: Mapping[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """What a complete scene was scored with that differs from this run: ``{attr: (stored, run)}``.
+
+    The ledger skips a complete scene whatever scored it (DESIGN.md: a store holds one set of
+    results per scene), so a run with another bundle, another view set or another spectral check
+    leaves the old results in place; the run says so rather than passing over them in silence.
+    Attributes the stored group lacks (stores written before they were recorded) are not
+    compared.
+    """
+    return {
+        name: (stored[name], run_attrs[name])
+        for name in SCORING_ATTRS
+        if name in stored and name in run_attrs and stored[name] != run_attrs[name]
+    }
 
 
 def last_search_end(runs: Sequence[Mapping[str, Any]], region: str) -> datetime | None:

@@ -28,7 +28,7 @@ from oceanscan import __version__
 from oceanscan.land import Coastline, attach_land
 from oceanscan.scan.claim import ClaimStore
 from oceanscan.scan.config import ScanConfig
-from oceanscan.scan.ledger import is_given_up, select_scenes
+from oceanscan.scan.ledger import is_given_up, scored_differently, select_scenes
 from oceanscan.scan.sink import ScanSink
 from oceanscan.scan.tiling import plan_tiles
 from oceanscan.scene import SceneSpec, scene_key
@@ -110,7 +110,7 @@ def plan_scan(
     rejected = [c for c in candidates if not isinstance(c, SceneSpec)]
     given_up_before = _record_rejected(rejected, config, stored=stored, sink=sink, claims=claims)
     todo, skipped = select_scenes(specs, stored, max_attempts=config.max_attempts)
-    _skip([*skipped, *given_up_before], stored=stored, sink=sink)
+    _skip([*skipped, *given_up_before], stored=stored, run_attrs=run_attrs, sink=sink)
     scenes: dict[str, SceneSpec] = {}
     tiles: dict[str, int] = {}
     rows: list[Mapping[str, Any]] = []
@@ -143,14 +143,37 @@ def plan_scan(
     )
 
 
-def _skip(keys: list[str], *, stored: Mapping[str, Mapping[str, Any]], sink: ScanSink) -> None:
-    """Count the scenes the ledger skips: complete, or given up by an earlier run."""
+def _skip(
+    keys: list[str],
+    *,
+    stored: Mapping[str, Mapping[str, Any]],
+    run_attrs: Mapping[str, Any],
+    sink: ScanSink,
+) -> None:
+    """Count the scenes the ledger skips: complete, or given up by an earlier run.
+
+    A complete scene scored with another model, view set, spectral check or threshold is still
+    skipped, with a warning naming what differs: its results stay those of the earlier run.
+    """
     sink.counts.skipped.extend(keys)
     for key in keys:
-        if stored.get(key, {}).get("status") == "complete":
-            log.info("scene %s already complete; skipped", key)
-        else:
+        attrs = stored.get(key, {})
+        if attrs.get("status") != "complete":
             log.info("scene %s was given up by an earlier run; skipped", key)
+            continue
+        differs = scored_differently(attrs, run_attrs)
+        if differs:
+            detail = ", ".join(
+                f"{k} {was!r} (this run: {now!r})" for k, (was, now) in differs.items()
+            )
+            log.warning(
+                "scene %s is complete, scored with %s; skipped, its results are the earlier "
+                "run's: scan into another --root to score it with this bundle",
+                key,
+                detail,
+            )
+        else:
+            log.info("scene %s already complete; skipped", key)
 
 
 def _record_rejected(
