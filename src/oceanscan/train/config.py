@@ -102,6 +102,13 @@ class TrainConfig(BaseModel):
     dropout: float = Field(default=0.2, ge=0.0, lt=1.0)
     attention_heads: int = Field(default=4, ge=1)
 
+    init_from: str | None = Field(
+        default=None,
+        description="A model bundle whose weights the run starts from instead of a seeded "
+        "initialisation (fine-tuning); its architecture, input method and class mapping must "
+        "be this run's. None starts from scratch.",
+    )
+
     # Optimisation
     epochs: int = Field(default=100, ge=1)
     batch_size: int = Field(default=16, ge=1, description="Samples per worker per step.")

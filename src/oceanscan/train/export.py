@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oceanscan.model import AttentionUNet, save_bundle
+from oceanscan.model import AttentionUNet, load_bundle, save_bundle
 from oceanscan.train import checkpoint as ckpt
 from oceanscan.train.config import TrainConfig
 
@@ -59,7 +59,11 @@ def export_run(
         The bundle, the best epoch and its metrics, the history, the run directory.
     """
     meta = ckpt.load_meta(best_dir)
-    extra = None if run_path is None else {"run_name": cfg.run_name, "run_path": run_path}
+    extra: dict[str, Any] = (
+        {} if run_path is None else {"run_name": cfg.run_name, "run_path": run_path}
+    )
+    if cfg.init_from is not None:
+        extra["init_from"] = _provenance(cfg.init_from)
     bundle = export_bundle(best_dir, cfg.out_dir, history=history, extra=extra)
     log.info("exported epoch %d (val_f1 %.4f) to %s", meta.epoch, meta.metrics["val_f1"], bundle)
     return TrainResult(
@@ -69,6 +73,11 @@ def export_run(
         history=history,
         run_path=run_path,
     )
+
+
+def _provenance(bundle_dir: str) -> dict[str, str]:
+    """Where a fine-tuned run started: the bundle's path and the sha256 of its weights."""
+    return {"bundle": bundle_dir, "sha256": load_bundle(bundle_dir).sha256}
 
 
 def export_bundle(

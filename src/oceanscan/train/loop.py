@@ -31,7 +31,14 @@ from oceanscan.train.datasets import build_datasets, data_summary, input_normali
 from oceanscan.train.distributed import all_gather_objects, broadcast_flag
 from oceanscan.train.epoch import run_epoch
 from oceanscan.train.rng import rng_state, seed_everything
-from oceanscan.train.state import TrainState, build_loss, build_model, build_state, model_arch
+from oceanscan.train.state import (
+    TrainState,
+    build_loss,
+    build_model,
+    build_state,
+    initial_weights,
+    model_arch,
+)
 
 __all__ = ["train_loop"]
 
@@ -64,7 +71,7 @@ def train_loop(
     summary = data_summary(cfg, train_ds, val_ds, counts)
     loaders = backend.prepare_loaders(cfg, train_ds, val_ds, pin=device.type == "cuda")
     arch = model_arch(cfg)
-    model = backend.prepare_model(build_model(arch, cfg.seed), device)
+    model = backend.prepare_model(build_model(arch, cfg.seed, initial_weights(cfg, arch)), device)
     seed_everything(cfg.seed + ctx.rank)
     loss_fn = build_loss(cfg, counts, device)
     state = build_state(cfg, model, steps_per_epoch=max(len(loaders.train), 1))
