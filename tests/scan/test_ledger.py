@@ -48,6 +48,9 @@ def test_scored_differently_names_what_changed_and_ignores_what_was_not_recorded
     }
     older_store = {"status": "complete", "model_sha256": "b" * 64}  # no tta, check or threshold
     assert scored_differently(older_store, run) == {}
+    switch = {"status": "complete", "tta": False}  # the on/off switch of earlier versions
+    assert scored_differently(switch, run) == {"tta": ("none", "rot180")}
+    assert scored_differently({**switch, "tta": True}, {**run, "tta": "dihedral"}) == {}
 
 
 def _run(end, *, failed=0, region="gyre", finished=True):

@@ -27,8 +27,9 @@ import zarr
 from oceanscan.land import attach_land
 from oceanscan.model import load_bundle
 from oceanscan.scan.config import ScanConfig
-from oceanscan.scan.ledger import exit_code
+from oceanscan.scan.ledger import exit_code, scored_differently
 from oceanscan.scan.pipeline import scan_scenes
+from oceanscan.scan.plan import run_attributes
 from oceanscan.scan.predictor import cpu_has_bf16, resolve_runtime
 from oceanscan.scan.reader import read_window
 from oceanscan.scan.store import (
@@ -219,7 +220,10 @@ def test_a_rerun_with_other_views_keeps_the_results_and_says_so(ray_session, tmp
     assert any(spec.key in m and "tta 'none' (this run: 'rot180')" in m for m in warned), warned
     group = zarr.open_group(store_url(str(root)), mode="r")[f"scenes/{spec.key}"]
     np.testing.assert_array_equal(group["probability"][:], before)
-    assert group.attrs["tta"] == "none"
+    # read back from the store, only the views differ: the weights, check and threshold do not
+    stored = read_scene_attrs(open_root(str(root)))[spec.key]
+    rerun = run_attributes(load_bundle(bundle), "rerun", _config(root, bundle, tta="rot180"))
+    assert scored_differently(stored, rerun) == {"tta": ("none", "rot180")}
 
 
 def test_config_reads_the_old_on_off_switch():

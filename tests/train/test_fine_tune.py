@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
+from oceanscan.cli import build_parser
+from oceanscan.cli.train import config_from_args
+from oceanscan.errors import BundleError
 from oceanscan.model import load_bundle
 from oceanscan.synth.patches import write_patches
 from oceanscan.train.config import TrainConfig
 from oceanscan.train.local_backend import run_in_process
+from oceanscan.train.run import run_training
 from oceanscan.train.state import build_model, initial_weights, model_arch
 
 
@@ -65,6 +71,31 @@ def test_a_bundle_that_does_not_fit_the_run_is_refused_by_name(start, change, na
         initial_weights(cfg, model_arch(cfg))
 
 
+def test_a_missing_bundle_or_one_the_run_would_overwrite_is_refused_before_training(start):
+    tmp, data, bundle_dir = start
+    with pytest.raises(BundleError, match="nowhere"):
+        run_training(_cfg(tmp, data, "y", init_from=str(tmp / "nowhere")))
+    assert not (tmp / "y").exists()
+    with pytest.raises(ValueError, match=r"init_from .* is out_dir"):
+        _cfg(tmp, data, "start", init_from=str(bundle_dir))
+
+
+def test_dropout_may_change_when_fine_tuning(start):
+    tmp, data, bundle_dir = start
+    cfg = _cfg(tmp, data, "x", init_from=str(bundle_dir), dropout=0.0)
+    assert initial_weights(cfg, model_arch(cfg)) is not None
+
+
 def test_a_run_from_scratch_has_no_initial_weights(tmp_path):
     cfg = _cfg(tmp_path, tmp_path, "x")
     assert initial_weights(cfg, model_arch(cfg)) is None
+
+
+def test_the_command_line_makes_a_relative_bundle_path_absolute(tmp_path, monkeypatch):
+    # Ray Train's workers run elsewhere: a relative init_from would be looked up there
+    monkeypatch.chdir(tmp_path)
+    train_yaml = str(Path(__file__).resolve().parents[2] / "configs" / "train.yaml")
+    args = build_parser().parse_args(
+        ["train", "--config", train_yaml, "--set", 'init_from="models/start"']
+    )
+    assert config_from_args(args).init_from == str(tmp_path.resolve() / "models" / "start")

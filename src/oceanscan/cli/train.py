@@ -121,11 +121,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     # Ray Train's workers run in working directories of their own, not this process's: a relative
     # --data would be looked up there (README's `oceanscan train --data data/synth --workers 2`
     # failed with "no MARIDA-layout dataset at 'data/synth'"), and so would the pixel table of
-    # --real-materials. The storage path is made absolute
+    # --real-materials, or the bundle of init_from. The storage path is made absolute
     # for the same reason (oceanscan.train.resolve_storage_path).
     local = {
         field: str(Path(value).expanduser().resolve())
-        for field in ("data_root", "real_materials")
+        for field in ("data_root", "real_materials", "init_from")
         if (value := getattr(config, field)) is not None and "://" not in value
     }
     return config.model_copy(update=local) if local else config

@@ -173,8 +173,12 @@ def scored_differently(
     results per scene), so a run with another bundle, another view set or another spectral check
     leaves the old results in place; the run says so rather than passing over them in silence.
     Attributes the stored group lacks (stores written before they were recorded) are not
-    compared.
+    compared; a ``tta`` stored as the on/off switch of earlier versions reads as the view set it
+    meant (``true``: ``dihedral``, ``false``: ``none``).
     """
+    stored = dict(stored)
+    if isinstance(stored.get("tta"), bool):
+        stored["tta"] = "dihedral" if stored["tta"] else "none"
     return {
         name: (stored[name], run_attrs[name])
         for name in SCORING_ATTRS

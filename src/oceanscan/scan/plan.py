@@ -168,7 +168,7 @@ def _skip(
             )
             log.warning(
                 "scene %s is complete, scored with %s; skipped, its results are the earlier "
-                "run's: scan into another --root to score it with this bundle",
+                "run's: scan into another --root to score it with this run's settings",
                 key,
                 detail,
             )

@@ -167,6 +167,11 @@ class TrainConfig(BaseModel):
                     f"patch_size_px ({self.patch_size_px}) must be a multiple of {DOWNSAMPLING}, "
                     "the U-Net's downsampling factor"
                 )
+        if self.init_from is not None and _same_place(self.init_from, self.out_dir):
+            raise ValueError(
+                f"init_from ({self.init_from}) is out_dir: the run would overwrite the bundle it "
+                "starts from; write the fine-tuned bundle to another out_dir"
+            )
         if self.real_materials is not None and self.class_mapping != "binary":
             raise ValueError(
                 f"real_materials pastes plastic as debris and look-alikes as negatives, which "
@@ -185,3 +190,10 @@ def resolve_storage_path(storage_path: str) -> str:
     if urlparse(storage_path).scheme not in ("", "file"):
         return storage_path
     return str(Path(storage_path.removeprefix("file://")).expanduser().resolve())
+
+
+def _same_place(a: str, b: str) -> bool:
+    """Whether two bundle locations are one: the same URL, or the same resolved local path."""
+    if "://" in a or "://" in b:
+        return a.rstrip("/") == b.rstrip("/")
+    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()

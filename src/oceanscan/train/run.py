@@ -25,9 +25,17 @@ def run_training(cfg: TrainConfig, *, on_epoch_end: EpochHook | None = None) -> 
             faults (see :data:`oceanscan.train.backend.EpochHook`).
 
     Raises:
+        BundleError, ConfigError: when ``cfg.init_from`` cannot be read or does not fit the run
+            (:func:`oceanscan.train.state.initial_weights`), before anything is trained.
         OceanscanError: if the run kept no checkpoint to export.
         ray.train.TrainingFailedError: if the workers failed more than ``cfg.max_failures`` times.
     """
+    if cfg.init_from is not None:
+        from oceanscan.train.state import initial_weights, model_arch
+
+        # a bundle that is missing or does not fit is the config's fault: say so here, once,
+        # not on every worker after the data is built and again on every retry
+        initial_weights(cfg, model_arch(cfg))
     if cfg.num_workers == 0:
         from oceanscan.train.local_backend import run_in_process
 

@@ -6,6 +6,7 @@ data depend on it), saved at the end of every epoch and restored when a run resu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from torch import Tensor, nn
 
 from oceanscan.classes import IGNORE_INDEX, num_classes
 from oceanscan.data.inputs import input_channels
-from oceanscan.model import AttentionUNet, CombinedLoss, class_weights_from_counts
+from oceanscan.errors import ConfigError
+from oceanscan.model import AttentionUNet, CombinedLoss, class_weights_from_counts, load_bundle
 from oceanscan.sentinel2 import BANDS
 from oceanscan.train import checkpoint as ckpt
 from oceanscan.train.averaging import WeightAverage
@@ -159,32 +161,36 @@ def build_model(
 def initial_weights(cfg: TrainConfig, arch: dict[str, Any]) -> dict[str, Tensor] | None:
     """The weights of the bundle ``cfg.init_from``, loaded and verified as a scan would load them.
 
-    None when the run starts from scratch.
+    None when the run starts from scratch. Dropout is not compared: it holds no weights, and a
+    fine-tuning run may choose its own.
 
     Raises:
-        ValueError: naming the bundle and what differs, when its architecture, input method or
+        BundleError: when the bundle cannot be read or does not verify (naming its path).
+        ConfigError: naming the bundle and what differs, when its architecture, input method or
             class mapping is not the run's (the weights would not fit, or would mean another
             input or another task).
     """
-    from oceanscan.model import load_bundle
-
     if cfg.init_from is None:
         return None
     bundle = load_bundle(cfg.init_from)
     theirs = {
-        "architecture": dict(bundle.meta["architecture"]["hyperparameters"]),
+        "architecture": _without_dropout(bundle.meta["architecture"]["hyperparameters"]),
         "input_method": bundle.meta["normalization"]["method"],
         "class_mapping": bundle.class_mapping,
     }
     ours = {
-        "architecture": arch,
+        "architecture": _without_dropout(arch),
         "input_method": cfg.input_method,
         "class_mapping": cfg.class_mapping,
     }
     differs = [f"{k} {theirs[k]!r} (this run: {ours[k]!r})" for k in ours if theirs[k] != ours[k]]
     if differs:
-        raise ValueError(f"init_from {cfg.init_from}: cannot fine-tune it: {'; '.join(differs)}")
+        raise ConfigError(f"init_from {cfg.init_from}: cannot fine-tune it: {'; '.join(differs)}")
     return {k: v.detach().clone() for k, v in bundle.model.state_dict().items()}
+
+
+def _without_dropout(hyperparameters: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in hyperparameters.items() if k != "dropout"}
 
 
 def build_loss(cfg: TrainConfig, counts: np.ndarray, device: torch.device) -> nn.Module:
