@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from oceanscan.config import load_config, validate_config
 from oceanscan.errors import ConfigError
-from oceanscan.scan.ledger import DEFAULT_MAX_ATTEMPTS, DEFAULT_OVERLAP_DAYS
+from oceanscan.scan.ledger import DEFAULT_MAX_ATTEMPTS, DEFAULT_OVERLAP_DAYS, tta_view_set
 from oceanscan.scan.store import DEFAULT_ZARR_FORMAT, ZarrFormat
 
 __all__ = ["Region", "ScanConfig", "load_regions", "load_scan_config"]
@@ -221,9 +221,7 @@ class ScanConfig(BaseModel):
     @field_validator("tta", mode="before")
     @classmethod
     def _tta_flag(cls, value: Any) -> Any:
-        if isinstance(value, bool):  # the on/off switch of earlier configs: 8 views or one
-            return "dihedral" if value else "none"
-        return value
+        return tta_view_set(value)  # the on/off switch of earlier configs: 8 views or one
 
     def views(self, bundle_tta: str) -> str:
         """The view set a scan runs with, given the one the bundle's threshold was tuned with."""

@@ -41,6 +41,7 @@ __all__ = [
     "scored_differently",
     "select_scenes",
     "since_last_start",
+    "tta_view_set",
 ]
 
 SceneStatus = Literal["created", "complete", "failed", "given_up"]
@@ -177,13 +178,24 @@ def scored_differently(
     meant (``true``: ``dihedral``, ``false``: ``none``).
     """
     stored = dict(stored)
-    if isinstance(stored.get("tta"), bool):
-        stored["tta"] = "dihedral" if stored["tta"] else "none"
+    if "tta" in stored:
+        stored["tta"] = tta_view_set(stored["tta"])
     return {
         name: (stored[name], run_attrs[name])
         for name in SCORING_ATTRS
         if name in stored and name in run_attrs and stored[name] != run_attrs[name]
     }
+
+
+def tta_view_set(value: Any) -> Any:
+    """``value``; for the on/off ``tta`` switch of earlier versions, the view set it meant.
+
+    ``True`` averaged the eight dihedral views, ``False`` ran one: scan configs and stored scene
+    attributes of those versions read as ``"dihedral"`` and ``"none"``.
+    """
+    if isinstance(value, bool):
+        return "dihedral" if value else "none"
+    return value
 
 
 def last_search_end(runs: Sequence[Mapping[str, Any]], region: str) -> datetime | None:
