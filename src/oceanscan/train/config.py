@@ -167,7 +167,7 @@ class TrainConfig(BaseModel):
                     f"patch_size_px ({self.patch_size_px}) must be a multiple of {DOWNSAMPLING}, "
                     "the U-Net's downsampling factor"
                 )
-        if self.init_from is not None and _same_place(self.init_from, self.out_dir):
+        if self.init_from is not None and _place(self.init_from) == _place(self.out_dir):
             raise ValueError(
                 f"init_from ({self.init_from}) is out_dir: the run would overwrite the bundle it "
                 "starts from; write the fine-tuned bundle to another out_dir"
@@ -192,8 +192,6 @@ def resolve_storage_path(storage_path: str) -> str:
     return str(Path(storage_path.removeprefix("file://")).expanduser().resolve())
 
 
-def _same_place(a: str, b: str) -> bool:
-    """Whether two bundle locations are one: the same URL, or the same resolved local path."""
-    if "://" in a or "://" in b:
-        return a.rstrip("/") == b.rstrip("/")
-    return Path(a).expanduser().resolve() == Path(b).expanduser().resolve()
+def _place(location: str) -> str:
+    """A bundle location compared as one: a URL as written, a local path resolved."""
+    return resolve_storage_path(location).rstrip("/")
