@@ -40,6 +40,26 @@ def test_pastes_only_training_spectra_and_labels_them(pixels):
     assert seen_debris > 0 and seen_negative > 0
 
 
+def test_a_paste_weight_marks_exactly_the_pasted_pixels(pixels):
+    paste = PasteRealMaterials(pixels, max_pastes=8, weight=12.0)
+    torch.manual_seed(1)
+    pasted = 0
+    for _ in range(20):
+        sample = _sample()
+        out = paste(sample)
+        # every sample gets a map, so that a batch collates whether or not it was pasted into
+        assert out["weight"].shape == (48, 48) and out["weight"].dtype == torch.float32
+        changed = (out["image"] != sample["image"]).any(dim=0)
+        assert torch.equal(out["weight"] == 12.0, changed)
+        assert set(out["weight"].unique().tolist()) <= {1.0, 12.0}
+        pasted += int(changed.sum())
+    assert pasted > 0
+    assert "weight" not in PasteRealMaterials(pixels)(_sample())
+    for bad in (0.0, -2.0, float("inf")):
+        with pytest.raises(ValueError, match="paste weight"):
+            PasteRealMaterials(pixels, weight=bad)
+
+
 def test_durban_plastic_is_never_pasted(pixels):
     paste = PasteRealMaterials(pixels)
     durban = pixels.location == "Durban"

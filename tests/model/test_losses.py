@@ -152,6 +152,49 @@ def test_weighted_cross_entropy_equals_torch():
     )
 
 
+def test_pixel_weights_count_a_pixel_that_many_times():
+    """Weight 3 on a pixel is the same loss as that pixel present three times."""
+    logits, target = _batch(k=2, seed=8, ignore_fraction=0.0)
+    weight = torch.ones(3, 8, 8)
+    weight[0, 2, 5] = 3.0
+    # the same batch with that pixel repeated: two extra images holding it alone
+    extra_logits = logits[:1].repeat(2, 1, 1, 1)
+    extra_target = torch.full((2, 8, 8), IGN)
+    extra_target[:, 2, 5] = target[0, 2, 5]
+    repeated = torch.cat([logits, extra_logits]), torch.cat([target, extra_target])
+    class_weight = torch.tensor([0.6, 1.7])
+    torch.testing.assert_close(
+        focal_loss(logits, target, pixel_weight=weight), focal_loss(*repeated)
+    )
+    torch.testing.assert_close(
+        weighted_cross_entropy(logits, target, weight=class_weight, pixel_weight=weight),
+        weighted_cross_entropy(*repeated, weight=class_weight),
+    )
+
+
+def test_pixel_weights_of_one_change_nothing_and_leave_dice_alone():
+    logits, target = _batch(k=2, seed=9)
+    loss = CombinedLoss(torch.tensor([1.0, 4.0]))
+    torch.testing.assert_close(loss(logits, target, torch.ones(3, 8, 8)), loss(logits, target))
+    weight = torch.rand(3, 8, 8) * 5
+    assert loss.terms(logits, target, weight)["dice"] == loss.terms(logits, target)["dice"]
+    assert loss(logits, target, weight) != loss(logits, target)
+
+
+@pytest.mark.parametrize(
+    ("weight", "message"),
+    [
+        (torch.ones(3, 4, 4), "like the target"),
+        (torch.full((3, 8, 8), -1.0), ">= 0"),
+        (torch.full((3, 8, 8), float("nan")), "finite"),
+    ],
+)
+def test_bad_pixel_weights_are_refused(weight, message):
+    logits, target = _batch()
+    with pytest.raises(ValueError, match=message):
+        focal_loss(logits, target, pixel_weight=weight)
+
+
 # --- Combined ---------------------------------------------------------------------------------
 
 

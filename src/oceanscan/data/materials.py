@@ -13,6 +13,10 @@ it) or adds the real spectrum's contrast with the water of its own scene to the 
 (the same material under the patch's water and atmosphere), half of the time each. The contrast
 is taken against the median of the training water pixels, since most look-alike scenes come
 without water pixels of their own.
+
+A few pasted pixels are lost among the hundreds of thousands of water pixels of a batch, so a
+``weight`` over 1 makes each of them count that many times in the per-pixel loss terms
+(``sample["weight"]``, read by :func:`oceanscan.train.steps.train_step`).
 """
 
 from __future__ import annotations
@@ -41,9 +45,12 @@ class PasteRealMaterials:
         negative: mask value of everything else (0 in the binary task).
         max_pastes: up to this many pastes per patch (uniformly 0..max_pastes).
         p_plastic: share of pastes that are plastic; the rest are look-alikes, each equally likely.
+        weight: loss weight of each pasted pixel; other pixels weigh 1. With the default 1 no
+            ``"weight"`` map is added to the sample.
 
     Raises:
-        ValueError: when the training split lacks plastic, water or any look-alike.
+        ValueError: when the training split lacks plastic, water or any look-alike, or for a
+            ``weight`` that is not a finite positive number.
     """
 
     def __init__(
@@ -54,7 +61,12 @@ class PasteRealMaterials:
         negative: int = 0,
         max_pastes: int = 6,
         p_plastic: float = 0.4,
+        weight: float = 1.0,
     ) -> None:
+        if not (np.isfinite(weight) and weight > 0):
+            raise ValueError(
+                f"real-material paste weight must be a finite number > 0, got {weight!r}"
+            )
         train = pixels.select(split="train")
         self.plastic = torch.from_numpy(train.select(label=PLASTIC).reflectance)
         self.lookalikes = [torch.from_numpy(train.select(label=k).reflectance) for k in LOOKALIKES]
@@ -64,6 +76,7 @@ class PasteRealMaterials:
         self.water = torch.from_numpy(np.median(water, axis=0))
         self.positive, self.negative = positive, negative
         self.max_pastes, self.p_plastic = max_pastes, p_plastic
+        self.weight = float(weight)
 
     def _spectrum(self) -> tuple[torch.Tensor, int]:
         if float(torch.rand(())) < self.p_plastic:
@@ -101,8 +114,9 @@ class PasteRealMaterials:
         )
         candidates = torch.nonzero(water)
         n = int(torch.randint(self.max_pastes + 1, ()))
+        weight = torch.ones((h, w), dtype=torch.float32) if self.weight != 1.0 else None
         if n == 0 or len(candidates) == 0:
-            return sample
+            return sample if weight is None else {**sample, "weight": weight}
         for _ in range(n):
             y, x = candidates[int(torch.randint(len(candidates), ()))].tolist()
             ys, xs = self._shape(h, w, y, x)
@@ -113,13 +127,17 @@ class PasteRealMaterials:
                 strength = 0.5 + 0.6 * float(torch.rand(()))
                 image[:, ys, xs] += strength * (spectrum - self.water)[:, None]
             mask[ys, xs] = label
+            if weight is not None:
+                weight[ys, xs] = self.weight
         out = dict(sample)
         out["image"], out["mask"] = image.clamp_min(0.0), mask
+        if weight is not None:
+            out["weight"] = weight
         return out
 
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(plastic={len(self.plastic)}, "
             f"lookalikes={[len(x) for x in self.lookalikes]}, max_pastes={self.max_pastes}, "
-            f"p_plastic={self.p_plastic})"
+            f"p_plastic={self.p_plastic}, weight={self.weight})"
         )

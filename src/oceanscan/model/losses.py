@@ -132,6 +132,7 @@ def focal_loss(
     alpha: float | Sequence[float] | Tensor | None = 0.25,
     gamma: float = 2.0,
     ignore_index: int = IGNORE_INDEX,
+    pixel_weight: Tensor | None = None,
 ) -> Tensor:
     """Softmax focal loss of Lin et al. 2017, averaged over labelled pixels.
 
@@ -148,12 +149,14 @@ def focal_loss(
             a scalar in [0, 1], a sequence of K weights, or None for no weighting.
         gamma: focusing exponent >= 0, defaults to 2.0; 0 gives (alpha-weighted) cross-entropy.
         ignore_index: target value of unlabelled pixels, defaults to -100.
+        pixel_weight: ``(N, H, W)`` weight of each pixel (see :func:`_pixel_weights`), or None
+            for equal weights; the loss is then the weighted mean.
 
     Returns:
         A scalar; 0 (with a gradient) when no pixel is labelled.
 
     Raises:
-        ValueError: for a negative ``gamma`` or a malformed ``alpha``.
+        ValueError: for a negative ``gamma``, a malformed ``alpha`` or ``pixel_weight``.
     """
     _check_inputs(logits, target)
     if gamma < 0:
@@ -164,7 +167,32 @@ def focal_loss(
     alpha_t = _alpha_per_class(alpha, logits.shape[1], logits.device)[safe]
     per_pixel = -alpha_t * (1.0 - pt).pow(gamma) * log_pt
     per_pixel = torch.where(valid, per_pixel, torch.zeros_like(per_pixel))
-    return per_pixel.sum() / valid.sum().clamp_min(1)
+    weight = _pixel_weights(pixel_weight, valid)
+    return (per_pixel * weight).sum() / weight.sum().clamp_min(1)
+
+
+def _pixel_weights(pixel_weight: Tensor | None, valid: Tensor) -> Tensor:
+    """Per-pixel weights, zero where unlabelled: ``pixel_weight`` or ones.
+
+    Per-pixel weights let the few pixels that matter most, such as real look-alike spectra
+    pasted into synthetic water (:class:`oceanscan.data.materials.PasteRealMaterials`), count
+    for more than their number among the hundreds of thousands of water pixels of a batch.
+
+    Raises:
+        ValueError: when ``pixel_weight`` is not shaped like the target or has a negative or
+            non-finite value.
+    """
+    if pixel_weight is None:
+        return valid.float()
+    if pixel_weight.shape != valid.shape:
+        raise ValueError(
+            f"pixel_weight must be (N, H, W) = {tuple(valid.shape)} like the target, "
+            f"got shape {tuple(pixel_weight.shape)}"
+        )
+    weight = pixel_weight.to(device=valid.device, dtype=torch.float32)
+    if not bool(torch.isfinite(weight).all()) or bool((weight < 0).any()):
+        raise ValueError("pixel_weight must be finite and >= 0")
+    return weight * valid
 
 
 def weighted_cross_entropy(
@@ -173,18 +201,21 @@ def weighted_cross_entropy(
     *,
     weight: Tensor | None = None,
     ignore_index: int = IGNORE_INDEX,
+    pixel_weight: Tensor | None = None,
 ) -> Tensor:
     """Class-weighted cross-entropy, the weighted mean over labelled pixels.
 
     Equals ``F.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index)`` (its
     mean divides by the summed weights of the labelled pixels) except that a batch without a
-    labelled pixel gives 0 instead of NaN.
+    labelled pixel gives 0 instead of NaN. A ``pixel_weight`` multiplies each pixel's class
+    weight, in the loss and in the mean's divisor alike.
 
     Args:
         logits: ``(N, K, H, W)`` class scores.
         target: ``(N, H, W)`` int64 class indices, ``ignore_index`` where unlabelled.
         weight: one weight per class, or None for equal weights.
         ignore_index: target value of unlabelled pixels, defaults to -100.
+        pixel_weight: ``(N, H, W)`` weight of each pixel, or None for equal weights.
 
     Returns:
         A scalar; 0 (with a gradient) when no pixel is labelled.
@@ -198,11 +229,17 @@ def weighted_cross_entropy(
                 f"class weight must have one value per class ({logits.shape[1]}), "
                 f"got shape {tuple(weight.shape)}"
             )
-    total = F.cross_entropy(
-        logits, target, weight=weight, ignore_index=ignore_index, reduction="sum"
-    )
     valid, safe = _labelled(target, ignore_index)
-    per_pixel_weight = valid.float() if weight is None else weight[safe] * valid
+    per_pixel_weight = _pixel_weights(pixel_weight, valid)
+    if weight is not None:
+        per_pixel_weight = per_pixel_weight * weight[safe]
+    if pixel_weight is None:
+        total = F.cross_entropy(
+            logits, target, weight=weight, ignore_index=ignore_index, reduction="sum"
+        )
+    else:
+        per_pixel = F.cross_entropy(logits, safe, reduction="none")
+        total = (per_pixel * per_pixel_weight).sum()
     return total / per_pixel_weight.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
 
@@ -264,8 +301,14 @@ class CombinedLoss(nn.Module):
             )
         self.register_buffer("class_weights", weights)
 
-    def terms(self, logits: Tensor, target: Tensor) -> dict[str, Tensor]:
-        """The three unweighted terms, keyed ``dice``, ``focal`` and ``ce`` (for logging)."""
+    def terms(
+        self, logits: Tensor, target: Tensor, pixel_weight: Tensor | None = None
+    ) -> dict[str, Tensor]:
+        """The three unweighted terms, keyed ``dice``, ``focal`` and ``ce`` (for logging).
+
+        ``pixel_weight`` weighs the pixels of the two per-pixel terms, focal and cross-entropy;
+        Dice scores the overlap of the whole batch and is left as it is.
+        """
         return {
             "dice": dice_loss(logits, target, ignore_index=self.ignore_index),
             "focal": focal_loss(
@@ -274,15 +317,20 @@ class CombinedLoss(nn.Module):
                 alpha=self.focal_alpha,
                 gamma=self.focal_gamma,
                 ignore_index=self.ignore_index,
+                pixel_weight=pixel_weight,
             ),
             "ce": weighted_cross_entropy(
-                logits, target, weight=self.class_weights, ignore_index=self.ignore_index
+                logits,
+                target,
+                weight=self.class_weights,
+                ignore_index=self.ignore_index,
+                pixel_weight=pixel_weight,
             ),
         }
 
-    def forward(self, logits: Tensor, target: Tensor) -> Tensor:
+    def forward(self, logits: Tensor, target: Tensor, pixel_weight: Tensor | None = None) -> Tensor:
         """The weighted sum of the terms for ``logits`` (N, K, H, W) and ``target`` (N, H, W)."""
-        t = self.terms(logits, target)
+        t = self.terms(logits, target, pixel_weight)
         return (
             self.dice_weight * t["dice"] + self.focal_weight * t["focal"] + self.ce_weight * t["ce"]
         )

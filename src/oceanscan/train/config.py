@@ -83,6 +83,14 @@ class TrainConfig(BaseModel):
         description="Share of the pastes that are plastic; the rest are look-alikes (hard "
         "negatives), each material equally likely.",
     )
+    real_materials_weight: float = Field(
+        default=1.0,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="Loss weight of each pasted real-material pixel in the focal and "
+        "cross-entropy terms (other pixels weigh 1): the few real spectra of a batch count "
+        "for more than their number among its water pixels.",
+    )
     validate_augmented: bool = Field(
         default=False,
         description="Validate (choose the best epoch and the threshold) on val patches carrying "

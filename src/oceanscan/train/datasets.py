@@ -128,6 +128,7 @@ def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
                 pixels,
                 max_pastes=cfg.real_materials_pastes,
                 p_plastic=cfg.real_materials_plastic_share,
+                weight=cfg.real_materials_weight,
             )
         )
     if cfg.atmosphere_augment:

@@ -22,7 +22,7 @@ __all__ = ["train_step", "validate"]
 def train_step(
     model: nn.Module,
     batch: dict[str, torch.Tensor],
-    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    loss_fn: Callable[..., torch.Tensor],
     optimizer: torch.optim.Optimizer,
     *,
     device: torch.device,
@@ -34,6 +34,7 @@ def train_step(
     (no loss scaling needed, unlike fp16); the loss is computed in float32. Under DDP the gradients are averaged
     over workers inside ``backward()``, so clipping sees the global gradient. Both results are
     0-d tensors left on the device: reading them every step would stall the GPU queue.
+    A batch's ``"weight"`` map, when it has one, is passed to the loss as its per-pixel weights.
     """
     image = batch["image"].to(device, non_blocking=True)
     image = image.contiguous(memory_format=torch.channels_last)
@@ -41,7 +42,11 @@ def train_step(
     image = torch.nan_to_num(image, nan=0.0)
     with _autocast(device):
         logits = model(image)
-    loss = loss_fn(logits.float(), target)
+    if "weight" in batch:
+        weight = batch["weight"].to(device, non_blocking=True)
+        loss = loss_fn(logits.float(), target, weight)
+    else:
+        loss = loss_fn(logits.float(), target)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip_norm is not None:
