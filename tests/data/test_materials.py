@@ -55,9 +55,30 @@ def test_a_paste_weight_marks_exactly_the_pasted_pixels(pixels):
         pasted += int(changed.sum())
     assert pasted > 0
     assert "weight" not in PasteRealMaterials(pixels)(_sample())
+
+
+def test_plastic_and_lookalikes_can_weigh_apart(pixels):
+    paste = PasteRealMaterials(
+        pixels, max_pastes=8, p_plastic=0.5, weight=1.0, lookalike_weight=30.0
+    )
+    torch.manual_seed(2)
+    kinds = set()
+    for _ in range(20):
+        sample = _sample()
+        out = paste(sample)
+        changed = (out["image"] != sample["image"]).any(dim=0)
+        plastic = changed & (out["mask"] == 1)
+        lookalike = changed & (out["mask"] == 0)
+        assert (out["weight"][plastic] == 1.0).all() and (out["weight"][lookalike] == 30.0).all()
+        assert (out["weight"][~changed] == 1.0).all()
+        kinds |= {"plastic"} if plastic.any() else set()
+        kinds |= {"lookalike"} if lookalike.any() else set()
+    assert kinds == {"plastic", "lookalike"}
     for bad in (0.0, -2.0, float("inf")):
         with pytest.raises(ValueError, match="paste weight"):
             PasteRealMaterials(pixels, weight=bad)
+        with pytest.raises(ValueError, match="paste weight"):
+            PasteRealMaterials(pixels, lookalike_weight=bad)
 
 
 def test_durban_plastic_is_never_pasted(pixels):

@@ -16,7 +16,9 @@ without water pixels of their own.
 
 A few pasted pixels are lost among the hundreds of thousands of water pixels of a batch, so a
 ``weight`` over 1 makes each of them count that many times in the per-pixel loss terms
-(``sample["weight"]``, read by :func:`oceanscan.train.steps.train_step`).
+(``sample["weight"]``, read by :func:`oceanscan.train.steps.train_step`); the look-alikes can be
+given a weight of their own, since weighing plastic up teaches what real debris looks like and
+weighing look-alikes up what it does not.
 """
 
 from __future__ import annotations
@@ -45,12 +47,13 @@ class PasteRealMaterials:
         negative: mask value of everything else (0 in the binary task).
         max_pastes: up to this many pastes per patch (uniformly 0..max_pastes).
         p_plastic: share of pastes that are plastic; the rest are look-alikes, each equally likely.
-        weight: loss weight of each pasted pixel; other pixels weigh 1. With the default 1 no
-            ``"weight"`` map is added to the sample.
+        weight: loss weight of each pasted pixel; other pixels weigh 1. With the default 1 for
+            both kinds no ``"weight"`` map is added to the sample.
+        lookalike_weight: loss weight of each pasted look-alike pixel, or None for ``weight``.
 
     Raises:
         ValueError: when the training split lacks plastic, water or any look-alike, or for a
-            ``weight`` that is not a finite positive number.
+            weight that is not a finite positive number.
     """
 
     def __init__(
@@ -62,11 +65,14 @@ class PasteRealMaterials:
         max_pastes: int = 6,
         p_plastic: float = 0.4,
         weight: float = 1.0,
+        lookalike_weight: float | None = None,
     ) -> None:
-        if not (np.isfinite(weight) and weight > 0):
-            raise ValueError(
-                f"real-material paste weight must be a finite number > 0, got {weight!r}"
-            )
+        lookalike_weight = weight if lookalike_weight is None else lookalike_weight
+        for value in (weight, lookalike_weight):
+            if not (np.isfinite(value) and value > 0):
+                raise ValueError(
+                    f"real-material paste weight must be a finite number > 0, got {value!r}"
+                )
         train = pixels.select(split="train")
         self.plastic = torch.from_numpy(train.select(label=PLASTIC).reflectance)
         self.lookalikes = [torch.from_numpy(train.select(label=k).reflectance) for k in LOOKALIKES]
@@ -76,15 +82,16 @@ class PasteRealMaterials:
         self.water = torch.from_numpy(np.median(water, axis=0))
         self.positive, self.negative = positive, negative
         self.max_pastes, self.p_plastic = max_pastes, p_plastic
-        self.weight = float(weight)
+        self.weight, self.lookalike_weight = float(weight), float(lookalike_weight)
 
-    def _spectrum(self) -> tuple[torch.Tensor, int]:
+    def _spectrum(self) -> tuple[torch.Tensor, int, float]:
+        """A spectrum, its label and its loss weight."""
         if float(torch.rand(())) < self.p_plastic:
-            pool, label = self.plastic, self.positive
+            pool, label, weight = self.plastic, self.positive, self.weight
         else:
             pool = self.lookalikes[int(torch.randint(len(self.lookalikes), ()))]
-            label = self.negative
-        return pool[int(torch.randint(len(pool), ()))], label
+            label, weight = self.negative, self.lookalike_weight
+        return pool[int(torch.randint(len(pool), ()))], label, weight
 
     @staticmethod
     def _shape(h: int, w: int, y: int, x: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,13 +121,14 @@ class PasteRealMaterials:
         )
         candidates = torch.nonzero(water)
         n = int(torch.randint(self.max_pastes + 1, ()))
-        weight = torch.ones((h, w), dtype=torch.float32) if self.weight != 1.0 else None
+        weighted = (self.weight, self.lookalike_weight) != (1.0, 1.0)
+        weight = torch.ones((h, w), dtype=torch.float32) if weighted else None
         if n == 0 or len(candidates) == 0:
             return sample if weight is None else {**sample, "weight": weight}
         for _ in range(n):
             y, x = candidates[int(torch.randint(len(candidates), ()))].tolist()
             ys, xs = self._shape(h, w, y, x)
-            spectrum, label = self._spectrum()
+            spectrum, label, pixel_weight = self._spectrum()
             if float(torch.rand(())) < 0.5:
                 image[:, ys, xs] = spectrum[:, None]
             else:
@@ -128,7 +136,7 @@ class PasteRealMaterials:
                 image[:, ys, xs] += strength * (spectrum - self.water)[:, None]
             mask[ys, xs] = label
             if weight is not None:
-                weight[ys, xs] = self.weight
+                weight[ys, xs] = pixel_weight
         out = dict(sample)
         out["image"], out["mask"] = image.clamp_min(0.0), mask
         if weight is not None:
@@ -139,5 +147,6 @@ class PasteRealMaterials:
         return (
             f"{type(self).__name__}(plastic={len(self.plastic)}, "
             f"lookalikes={[len(x) for x in self.lookalikes]}, max_pastes={self.max_pastes}, "
-            f"p_plastic={self.p_plastic}, weight={self.weight})"
+            f"p_plastic={self.p_plastic}, weight={self.weight}, "
+            f"lookalike_weight={self.lookalike_weight})"
         )

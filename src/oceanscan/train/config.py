@@ -91,6 +91,13 @@ class TrainConfig(BaseModel):
         "cross-entropy terms (other pixels weigh 1): the few real spectra of a batch count "
         "for more than their number among its water pixels.",
     )
+    real_materials_lookalike_weight: float | None = Field(
+        default=None,
+        gt=0.0,
+        allow_inf_nan=False,
+        description="Loss weight of each pasted look-alike pixel; None gives them "
+        "real_materials_weight, as plastic.",
+    )
     validate_augmented: bool = Field(
         default=False,
         description="Validate (choose the best epoch and the threshold) on val patches carrying "

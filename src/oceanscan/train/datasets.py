@@ -129,6 +129,7 @@ def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
                 max_pastes=cfg.real_materials_pastes,
                 p_plastic=cfg.real_materials_plastic_share,
                 weight=cfg.real_materials_weight,
+                lookalike_weight=cfg.real_materials_lookalike_weight,
             )
         )
     if cfg.atmosphere_augment:
