@@ -181,18 +181,12 @@ def test_pixel_weights_of_one_change_nothing_and_leave_dice_alone():
     assert loss(logits, target, weight) != loss(logits, target)
 
 
-@pytest.mark.parametrize(
-    ("weight", "message"),
-    [
-        (torch.ones(3, 4, 4), "like the target"),
-        (torch.full((3, 8, 8), -1.0), ">= 0"),
-        (torch.full((3, 8, 8), float("nan")), "finite"),
-    ],
-)
-def test_bad_pixel_weights_are_refused(weight, message):
+def test_a_pixel_weight_map_of_another_shape_is_refused():
     logits, target = _batch()
-    with pytest.raises(ValueError, match=message):
-        focal_loss(logits, target, pixel_weight=weight)
+    with pytest.raises(ValueError, match="like the target"):
+        focal_loss(logits, target, pixel_weight=torch.ones(3, 4, 4))
+    with pytest.raises(ValueError, match="like the target"):
+        weighted_cross_entropy(logits, target, pixel_weight=torch.ones(3, 8))
 
 
 # --- Combined ---------------------------------------------------------------------------------

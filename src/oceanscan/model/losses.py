@@ -149,14 +149,15 @@ def focal_loss(
             a scalar in [0, 1], a sequence of K weights, or None for no weighting.
         gamma: focusing exponent >= 0, defaults to 2.0; 0 gives (alpha-weighted) cross-entropy.
         ignore_index: target value of unlabelled pixels, defaults to -100.
-        pixel_weight: ``(N, H, W)`` weight of each pixel (see :func:`_pixel_weights`), or None
-            for equal weights; the loss is then the weighted mean.
+        pixel_weight: ``(N, H, W)`` finite weights >= 0, one per pixel, or None for equal
+            weights; the loss is then the weighted mean.
 
     Returns:
         A scalar; 0 (with a gradient) when no pixel is labelled.
 
     Raises:
-        ValueError: for a negative ``gamma``, a malformed ``alpha`` or ``pixel_weight``.
+        ValueError: for a negative ``gamma``, a malformed ``alpha`` or a ``pixel_weight`` not
+            shaped like ``target``.
     """
     _check_inputs(logits, target)
     if gamma < 0:
@@ -168,19 +169,20 @@ def focal_loss(
     per_pixel = -alpha_t * (1.0 - pt).pow(gamma) * log_pt
     per_pixel = torch.where(valid, per_pixel, torch.zeros_like(per_pixel))
     weight = _pixel_weights(pixel_weight, valid)
-    return (per_pixel * weight).sum() / weight.sum().clamp_min(1)
+    return (per_pixel * weight).sum() / weight.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
 
 def _pixel_weights(pixel_weight: Tensor | None, valid: Tensor) -> Tensor:
     """Per-pixel weights, zero where unlabelled: ``pixel_weight`` or ones.
 
-    Per-pixel weights let the few pixels that matter most, such as real look-alike spectra
-    pasted into synthetic water (:class:`oceanscan.data.materials.PasteRealMaterials`), count
-    for more than their number among the hundreds of thousands of water pixels of a batch.
+    Per-pixel weights let the few pixels that matter most, such as real spectra pasted into
+    synthetic water (:class:`oceanscan.data.materials.PasteRealMaterials`), count for more than
+    their number among the hundreds of thousands of water pixels of a batch. Their values are
+    the caller's to check (finite, >= 0): looking at them here would make the device wait for
+    the host at every step.
 
     Raises:
-        ValueError: when ``pixel_weight`` is not shaped like the target or has a negative or
-            non-finite value.
+        ValueError: when ``pixel_weight`` is not shaped like the target.
     """
     if pixel_weight is None:
         return valid.float()
@@ -189,10 +191,7 @@ def _pixel_weights(pixel_weight: Tensor | None, valid: Tensor) -> Tensor:
             f"pixel_weight must be (N, H, W) = {tuple(valid.shape)} like the target, "
             f"got shape {tuple(pixel_weight.shape)}"
         )
-    weight = pixel_weight.to(device=valid.device, dtype=torch.float32)
-    if not bool(torch.isfinite(weight).all()) or bool((weight < 0).any()):
-        raise ValueError("pixel_weight must be finite and >= 0")
-    return weight * valid
+    return pixel_weight.to(device=valid.device, dtype=torch.float32) * valid
 
 
 def weighted_cross_entropy(
@@ -215,7 +214,8 @@ def weighted_cross_entropy(
         target: ``(N, H, W)`` int64 class indices, ``ignore_index`` where unlabelled.
         weight: one weight per class, or None for equal weights.
         ignore_index: target value of unlabelled pixels, defaults to -100.
-        pixel_weight: ``(N, H, W)`` weight of each pixel, or None for equal weights.
+        pixel_weight: ``(N, H, W)`` finite weights >= 0, one per pixel, or None for equal
+            weights.
 
     Returns:
         A scalar; 0 (with a gradient) when no pixel is labelled.
