@@ -30,6 +30,8 @@ def _cfg(**kw):
         ("num_workers", -1),
         ("run_name", "has space"),
         ("batch_sz", 4),
+        ("real_materials_weight", 0.0),
+        ("real_materials_lookalike_weight", float("nan")),
     ],
 )
 def test_config_errors_name_the_field(field, value):
@@ -42,6 +44,10 @@ def test_config_cross_field_rules():
         validate_config(_cfg(epochs=5, warmup_epochs=5), TrainConfig)
     with pytest.raises(ConfigError, match="multiple of 16"):
         validate_config(_cfg(epochs=20, patch_size_px=40), TrainConfig)
+    with pytest.raises(ConfigError, match="real_materials is not set"):
+        validate_config(_cfg(real_materials_weight=30.0), TrainConfig)
+    with pytest.raises(ConfigError, match="real_materials is not set"):
+        validate_config(_cfg(real_materials_lookalike_weight=30.0), TrainConfig)
 
 
 def test_patch_size_is_a_multiple_of_the_unets_downsampling():

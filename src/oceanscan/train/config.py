@@ -192,6 +192,13 @@ class TrainConfig(BaseModel):
                 f"real_materials pastes plastic as debris and look-alikes as negatives, which "
                 f"needs class_mapping 'binary', got {self.class_mapping!r}"
             )
+        if self.real_materials is None and (
+            self.real_materials_weight != 1.0 or self.real_materials_lookalike_weight is not None
+        ):
+            raise ValueError(
+                "real_materials_weight and real_materials_lookalike_weight weigh the pasted "
+                "real-material pixels, but real_materials is not set: nothing is pasted"
+            )
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")
         return self
