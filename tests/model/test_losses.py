@@ -230,6 +230,15 @@ def test_unlabelled_pixels_do_not_move_any_term():
     changed[target == IGN] = torch.tensor([40.0, -40.0])
     changed = changed.permute(0, 3, 1, 2)
     torch.testing.assert_close(loss(changed, target), loss(logits, target))
+    # nor does their weight, nor a non-finite logit there in the weighted per-pixel terms
+    weight = torch.rand(3, 8, 8) + 0.5
+    heavier = torch.where(target == IGN, 50.0, weight)
+    torch.testing.assert_close(loss(changed, target, heavier), loss(logits, target, weight))
+    broken = changed.permute(0, 2, 3, 1).clone()
+    broken[target == IGN] = torch.tensor([float("inf"), float("nan")])
+    broken = broken.permute(0, 3, 1, 2)
+    assert torch.isfinite(focal_loss(broken, target, pixel_weight=weight))
+    assert torch.isfinite(weighted_cross_entropy(broken, target, pixel_weight=weight))
     logits.requires_grad_(True)
     loss(logits, target).backward()
     assert (logits.grad.permute(0, 2, 3, 1)[target == IGN] == 0).all()

@@ -168,7 +168,9 @@ class MaridaDataset(Dataset[Sample]):
     MARIDA-sized splits fit in a few hundred MB and epochs then cost no I/O and, without a
     transform, no input computation.
 
-    Each item is ``{"image": float32 (channels, H, W), "mask": int64 (H, W), "id": str}``.
+    Each item is ``{"image": float32 (channels, H, W), "mask": int64 (H, W), "id": str}``,
+    plus whatever keys ``transform`` adds (a ``"weight"`` map from
+    :class:`oceanscan.data.materials.PasteRealMaterials`).
     ``transform`` (augmentation) sees the reflectance and the mapped mask; the image is then
     turned into model input by :func:`oceanscan.data.inputs.model_input` with
     ``normalization`` (MARIDA's standardization by default, NaN -> 0), the same function a

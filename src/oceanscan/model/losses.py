@@ -239,6 +239,7 @@ def weighted_cross_entropy(
         )
     else:
         per_pixel = F.cross_entropy(logits, safe, reduction="none")
+        per_pixel = torch.where(valid, per_pixel, torch.zeros_like(per_pixel))
         total = (per_pixel * per_pixel_weight).sum()
     return total / per_pixel_weight.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
