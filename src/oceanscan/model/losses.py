@@ -233,14 +233,9 @@ def weighted_cross_entropy(
     per_pixel_weight = _pixel_weights(pixel_weight, valid)
     if weight is not None:
         per_pixel_weight = per_pixel_weight * weight[safe]
-    if pixel_weight is None:
-        total = F.cross_entropy(
-            logits, target, weight=weight, ignore_index=ignore_index, reduction="sum"
-        )
-    else:
-        per_pixel = F.cross_entropy(logits, safe, reduction="none")
-        per_pixel = torch.where(valid, per_pixel, torch.zeros_like(per_pixel))
-        total = (per_pixel * per_pixel_weight).sum()
+    per_pixel = F.cross_entropy(logits, safe, reduction="none")
+    per_pixel = torch.where(valid, per_pixel, torch.zeros_like(per_pixel))
+    total = (per_pixel * per_pixel_weight).sum()
     return total / per_pixel_weight.sum().clamp_min(torch.finfo(torch.float32).tiny)
 
 
