@@ -81,6 +81,37 @@ def test_plastic_and_lookalikes_can_weigh_apart(pixels):
             PasteRealMaterials(pixels, lookalike_weight=bad)
 
 
+def test_min_strength_pastes_sub_pixel_mixtures_with_the_patch_water(pixels):
+    """Each pasted pixel lies between the patch water and the material, at a share >= min."""
+    paste = PasteRealMaterials(pixels, max_pastes=1, p_plastic=0.5, min_strength=0.2)
+    water = paste.water.numpy()
+    pool = np.concatenate([paste.plastic.numpy(), *(x.numpy() for x in paste.lookalikes)])
+    torch.manual_seed(3)
+    shares = []
+    for _ in range(60):
+        sample = {**_sample(), "image": torch.full((11, 48, 48), 0.025)}  # one paste, no clamping
+        out = paste(sample)
+        changed = (out["image"] != sample["image"]).any(dim=0)
+        for y, x in torch.nonzero(changed).tolist():
+            delta = out["image"][:, y, x].numpy().astype(np.float64) - 0.025
+            # replaced: a (spectrum - patch water); added: a (spectrum - training water)
+            for ref in (0.025, water):
+                target = pool - ref
+                a = (target @ delta) / (target * target).sum(axis=1)
+                fit = np.abs(a[:, None] * target - delta).max(axis=1)
+                if fit.min() < 1e-5:
+                    shares.append(float(a[fit.argmin()]))
+                    break
+            else:
+                raise AssertionError(f"pixel ({y}, {x}) is no mixture of a training spectrum")
+    shares = np.array(shares)
+    assert shares.min() >= 0.2 - 1e-4 and shares.max() <= 1.0 + 1e-4
+    assert (shares < 0.5).mean() > 0.2  # faint mixtures are common, not just whole pixels
+    for bad in (0.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="min_strength"):
+            PasteRealMaterials(pixels, min_strength=bad)
+
+
 def test_durban_plastic_is_never_pasted(pixels):
     paste = PasteRealMaterials(pixels)
     durban = pixels.location == "Durban"

@@ -32,6 +32,8 @@ def _cfg(**kw):
         ("batch_sz", 4),
         ("real_materials_weight", 0.0),
         ("real_materials_lookalike_weight", float("nan")),
+        ("real_materials_min_strength", 0.0),
+        ("real_materials_min_strength", 1.5),
     ],
 )
 def test_config_errors_name_the_field(field, value):
@@ -48,6 +50,8 @@ def test_config_cross_field_rules():
         validate_config(_cfg(real_materials_weight=30.0), TrainConfig)
     with pytest.raises(ConfigError, match="real_materials is not set"):
         validate_config(_cfg(real_materials_lookalike_weight=30.0), TrainConfig)
+    with pytest.raises(ConfigError, match="real_materials is not set"):
+        validate_config(_cfg(real_materials_min_strength=0.2), TrainConfig)
 
 
 def test_patch_size_is_a_multiple_of_the_unets_downsampling():

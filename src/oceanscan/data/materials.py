@@ -14,6 +14,14 @@ it) or adds the real spectrum's contrast with the water of its own scene to the 
 is taken against the median of the training water pixels, since most look-alike scenes come
 without water pixels of their own.
 
+The Duarte pixels are mostly full of their material (plastic: about 0.045 above its water at
+842 nm), while real debris filaments at 10 m are faint mixed pixels (the traced Durban filament
+pixels: a median of 0.005-0.016 above their water at 842 nm, :mod:`oceanscan.realsea`). With a
+``min_strength`` each paste covers only a fraction of its pixels, drawn from ``min_strength``
+to 1: the real spectrum mixed linearly with the patch's water (Sentinel-2 sees the area-weighted
+mean of what a 10 m pixel holds), so that real spectra also teach faint debris and faint
+look-alikes.
+
 A few pasted pixels are lost among the hundreds of thousands of water pixels of a batch, so a
 ``weight`` over 1 makes each of them count that many times in the per-pixel loss terms
 (``sample["weight"]``, read by :func:`oceanscan.train.steps.train_step`); the look-alikes can be
@@ -50,10 +58,13 @@ class PasteRealMaterials:
         weight: loss weight of each pasted pixel; other pixels weigh 1. With the default 1 for
             both kinds no ``"weight"`` map is added to the sample.
         lookalike_weight: loss weight of each pasted look-alike pixel, or None for ``weight``.
+        min_strength: None pastes whole pixels (a replaced pixel holds the real spectrum, an
+            added contrast has 0.5-1.1 times its strength); a number in (0, 1] draws the share
+            of the pixel the material covers from it to 1, for both ways of pasting.
 
     Raises:
-        ValueError: when the training split lacks plastic, water or any look-alike, or for a
-            weight that is not a finite positive number.
+        ValueError: when the training split lacks plastic, water or any look-alike, for a
+            weight that is not a finite positive number, or a ``min_strength`` outside (0, 1].
     """
 
     def __init__(
@@ -66,8 +77,11 @@ class PasteRealMaterials:
         p_plastic: float = 0.4,
         weight: float = 1.0,
         lookalike_weight: float | None = None,
+        min_strength: float | None = None,
     ) -> None:
         lookalike_weight = weight if lookalike_weight is None else lookalike_weight
+        if min_strength is not None and not (0.0 < min_strength <= 1.0):
+            raise ValueError(f"real-material min_strength must be in (0, 1], got {min_strength!r}")
         for value in (weight, lookalike_weight):
             if not (np.isfinite(value) and value > 0):
                 raise ValueError(
@@ -83,6 +97,7 @@ class PasteRealMaterials:
         self.positive, self.negative = positive, negative
         self.max_pastes, self.p_plastic = max_pastes, p_plastic
         self.weight, self.lookalike_weight = float(weight), float(lookalike_weight)
+        self.min_strength = min_strength
 
     def _spectrum(self) -> tuple[torch.Tensor, int, float]:
         """A spectrum, its label and its loss weight."""
@@ -129,10 +144,16 @@ class PasteRealMaterials:
             y, x = candidates[int(torch.randint(len(candidates), ()))].tolist()
             ys, xs = self._shape(h, w, y, x)
             spectrum, label, pixel_weight = self._spectrum()
-            if float(torch.rand(())) < 0.5:
-                image[:, ys, xs] = spectrum[:, None]
+            replace = float(torch.rand(())) < 0.5
+            if self.min_strength is None:
+                strength = 1.0 if replace else 0.5 + 0.6 * float(torch.rand(()))
             else:
-                strength = 0.5 + 0.6 * float(torch.rand(()))
+                strength = self.min_strength + (1.0 - self.min_strength) * float(torch.rand(()))
+            if replace:  # the pixel as the satellite saw it, mixed with the patch's water
+                image[:, ys, xs] = (1.0 - strength) * image[:, ys, xs] + strength * spectrum[
+                    :, None
+                ]
+            else:  # the material's contrast with its own water, under the patch's
                 image[:, ys, xs] += strength * (spectrum - self.water)[:, None]
             mask[ys, xs] = label
             if weight is not None:
@@ -148,5 +169,5 @@ class PasteRealMaterials:
             f"{type(self).__name__}(plastic={len(self.plastic)}, "
             f"lookalikes={[len(x) for x in self.lookalikes]}, max_pastes={self.max_pastes}, "
             f"p_plastic={self.p_plastic}, weight={self.weight}, "
-            f"lookalike_weight={self.lookalike_weight})"
+            f"lookalike_weight={self.lookalike_weight}, min_strength={self.min_strength})"
         )

@@ -98,6 +98,14 @@ class TrainConfig(BaseModel):
         description="Loss weight of each pasted look-alike pixel; None gives them "
         "real_materials_weight, as plastic.",
     )
+    real_materials_min_strength: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="Paste real materials as sub-pixel mixtures with the patch's water, each "
+        "covering a share of its pixels drawn from this to 1 (real debris filaments are faint "
+        "mixed pixels); None pastes whole pixels.",
+    )
     validate_augmented: bool = Field(
         default=False,
         description="Validate (choose the best epoch and the threshold) on val patches carrying "
@@ -193,11 +201,14 @@ class TrainConfig(BaseModel):
                 f"needs class_mapping 'binary', got {self.class_mapping!r}"
             )
         if self.real_materials is None and (
-            self.real_materials_weight != 1.0 or self.real_materials_lookalike_weight is not None
+            self.real_materials_weight != 1.0
+            or self.real_materials_lookalike_weight is not None
+            or self.real_materials_min_strength is not None
         ):
             raise ValueError(
-                "real_materials_weight and real_materials_lookalike_weight weigh the pasted "
-                "real-material pixels, but real_materials is not set: nothing is pasted"
+                "real_materials_weight, real_materials_lookalike_weight and "
+                "real_materials_min_strength shape the pasted real-material pixels, but "
+                "real_materials is not set: nothing is pasted"
             )
         if self.min_lr > self.lr:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed lr ({self.lr})")

@@ -130,6 +130,7 @@ def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
                 p_plastic=cfg.real_materials_plastic_share,
                 weight=cfg.real_materials_weight,
                 lookalike_weight=cfg.real_materials_lookalike_weight,
+                min_strength=cfg.real_materials_min_strength,
             )
         )
     if cfg.atmosphere_augment:
