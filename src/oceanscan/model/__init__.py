@@ -1,8 +1,9 @@
 """The network, its loss and the model bundle that carries it from training to scanning."""
 
-from oceanscan.model.bundle import ModelBundle, load_bundle
+from oceanscan.model.bundle import ModelBundle
 from oceanscan.model.bundle_format import BUNDLE_FORMAT_VERSION
 from oceanscan.model.export import save_bundle
+from oceanscan.model.loading import load_bundle
 from oceanscan.model.losses import (
     CombinedLoss,
     class_weights_from_counts,

@@ -29,9 +29,10 @@ import torch
 from oceanscan.classes import IGNORE_INDEX
 from oceanscan.data.marida import Split, labelled_batches
 from oceanscan.metrics import ThresholdSweep
-from oceanscan.model.bundle import ModelBundle, load_bundle
+from oceanscan.model.bundle import ModelBundle
 from oceanscan.model.bundle_format import WEIGHTS_FILE, check_inference
 from oceanscan.model.export import write_bundle_files
+from oceanscan.model.loading import load_bundle
 from oceanscan.model.spectral_check import SpectralCheck, fit_spectral_check
 from oceanscan.model.tta import check_views
 
