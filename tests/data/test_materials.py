@@ -112,6 +112,34 @@ def test_min_strength_pastes_sub_pixel_mixtures_with_the_patch_water(pixels):
             PasteRealMaterials(pixels, min_strength=bad)
 
 
+def test_native_resolution_dilutes_thin_pastes_in_the_coarse_bands(pixels):
+    """A paste seen through 20 m and 60 m detectors: 10 m bands as pasted, coarser ones spread."""
+    from oceanscan.sentinel2 import BAND_INFO
+
+    def pasted(native: bool, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        torch.manual_seed(seed)
+        paste = PasteRealMaterials(pixels, max_pastes=3, native_resolution=native)
+        out = paste({**_sample(), "image": torch.full((11, 48, 48), 0.025)})
+        return out["image"] - 0.025, out["mask"]
+
+    checked = 0
+    for seed in range(10):
+        sharp, mask = pasted(False, seed)
+        seen, seen_mask = pasted(True, seed)
+        assert torch.equal(mask, seen_mask)  # the same pastes, labelled alike
+        if not sharp.abs().sum():
+            continue
+        for b, info in enumerate(BAND_INFO):
+            if info.resolution_m == 10:
+                torch.testing.assert_close(seen[b], sharp[b], atol=1e-6, rtol=0)
+            else:  # spread over more pixels, its peak lower, its sum about kept
+                assert (seen[b].abs() > 1e-6).sum() > (sharp[b].abs() > 1e-6).sum()
+                assert seen[b].abs().max() < sharp[b].abs().max()
+                assert float(seen[b].sum()) == pytest.approx(float(sharp[b].sum()), rel=0.25)
+        checked += 1
+    assert checked >= 3
+
+
 def test_durban_plastic_is_never_pasted(pixels):
     paste = PasteRealMaterials(pixels)
     durban = pixels.location == "Durban"

@@ -52,6 +52,8 @@ def test_config_cross_field_rules():
         validate_config(_cfg(real_materials_lookalike_weight=30.0), TrainConfig)
     with pytest.raises(ConfigError, match="real_materials is not set"):
         validate_config(_cfg(real_materials_min_strength=0.2), TrainConfig)
+    with pytest.raises(ConfigError, match="real_materials is not set"):
+        validate_config(_cfg(real_materials_native_resolution=True), TrainConfig)
 
 
 def test_patch_size_is_a_multiple_of_the_unets_downsampling():

@@ -48,11 +48,13 @@ def test_real_material_pastes_follow_the_config(data_dir):
         real_materials_weight=8.0,
         real_materials_lookalike_weight=20.0,
         real_materials_min_strength=0.3,
+        real_materials_native_resolution=True,
     )
     train, _ = build_datasets(cfg)
     (paste,) = [s for s in train.transform.steps if isinstance(s, PasteRealMaterials)]
     assert (paste.max_pastes, paste.p_plastic) == (9, 0.25)
     assert (paste.weight, paste.lookalike_weight, paste.min_strength) == (8.0, 20.0, 0.3)
+    assert paste.native_resolution
     assert train[0]["weight"].shape == train[0]["mask"].shape
 
 

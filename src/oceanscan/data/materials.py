@@ -20,7 +20,10 @@ pixels: a median of 0.005-0.016 above their water at 842 nm, :mod:`oceanscan.rea
 ``min_strength`` each paste covers only a fraction of its pixels, drawn from ``min_strength``
 to 1: the real spectrum mixed linearly with the patch's water (Sentinel-2 sees the area-weighted
 mean of what a 10 m pixel holds), so that real spectra also teach faint debris and faint
-look-alikes.
+look-alikes. With ``native_resolution`` what a paste adds is seen by each band at its native
+resolution (:func:`oceanscan.data.radiometry.at_native_resolution`): a one-pixel line keeps its
+contrast at 10 m but is diluted in the 20 m and 60 m bands, as a real thin filament is, where a
+whole-pixel spectrum would give it the 20 m contrast of a wide patch.
 
 A few pasted pixels are lost among the hundreds of thousands of water pixels of a batch, so a
 ``weight`` over 1 makes each of them count that many times in the per-pixel loss terms
@@ -36,6 +39,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from oceanscan.data.radiometry import at_native_resolution
 from oceanscan.realsea.duarte import LOOKALIKES, PLASTIC, WATER, DuartePixels
 from oceanscan.sentinel2 import band_index
 
@@ -61,6 +65,7 @@ class PasteRealMaterials:
         min_strength: None pastes whole pixels (a replaced pixel holds the real spectrum, an
             added contrast has 0.5-1.1 times its strength); a number in (0, 1] draws the share
             of the pixel the material covers from it to 1, for both ways of pasting.
+        native_resolution: see what the pastes add through each band's native resolution.
 
     Raises:
         ValueError: when the training split lacks plastic, water or any look-alike, for a
@@ -78,6 +83,7 @@ class PasteRealMaterials:
         weight: float = 1.0,
         lookalike_weight: float | None = None,
         min_strength: float | None = None,
+        native_resolution: bool = False,
     ) -> None:
         lookalike_weight = weight if lookalike_weight is None else lookalike_weight
         if min_strength is not None and not (0.0 < min_strength <= 1.0):
@@ -98,6 +104,7 @@ class PasteRealMaterials:
         self.max_pastes, self.p_plastic = max_pastes, p_plastic
         self.weight, self.lookalike_weight = float(weight), float(lookalike_weight)
         self.min_strength = min_strength
+        self.native_resolution = native_resolution
 
     def _spectrum(self) -> tuple[torch.Tensor, int, float]:
         """A spectrum, its label and its loss weight."""
@@ -140,6 +147,7 @@ class PasteRealMaterials:
         weight = torch.ones((h, w), dtype=torch.float32) if weighted else None
         if n == 0 or len(candidates) == 0:
             return sample if weight is None else {**sample, "weight": weight}
+        delta = torch.zeros_like(image)  # what the pastes add, each pixel's last paste winning
         for _ in range(n):
             y, x = candidates[int(torch.randint(len(candidates), ()))].tolist()
             ys, xs = self._shape(h, w, y, x)
@@ -150,16 +158,16 @@ class PasteRealMaterials:
             else:
                 strength = self.min_strength + (1.0 - self.min_strength) * float(torch.rand(()))
             if replace:  # the pixel as the satellite saw it, mixed with the patch's water
-                image[:, ys, xs] = (1.0 - strength) * image[:, ys, xs] + strength * spectrum[
-                    :, None
-                ]
+                delta[:, ys, xs] = strength * (spectrum[:, None] - image[:, ys, xs])
             else:  # the material's contrast with its own water, under the patch's
-                image[:, ys, xs] += strength * (spectrum - self.water)[:, None]
+                delta[:, ys, xs] = strength * (spectrum - self.water)[:, None]
             mask[ys, xs] = label
             if weight is not None:
                 weight[ys, xs] = pixel_weight
+        if self.native_resolution:
+            delta = at_native_resolution(delta)
         out = dict(sample)
-        out["image"], out["mask"] = image.clamp_min(0.0), mask
+        out["image"], out["mask"] = (image + delta).clamp_min(0.0), mask
         if weight is not None:
             out["weight"] = weight
         return out
@@ -169,5 +177,6 @@ class PasteRealMaterials:
             f"{type(self).__name__}(plastic={len(self.plastic)}, "
             f"lookalikes={[len(x) for x in self.lookalikes]}, max_pastes={self.max_pastes}, "
             f"p_plastic={self.p_plastic}, weight={self.weight}, "
-            f"lookalike_weight={self.lookalike_weight}, min_strength={self.min_strength})"
+            f"lookalike_weight={self.lookalike_weight}, min_strength={self.min_strength}, "
+            f"native_resolution={self.native_resolution})"
         )

@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from oceanscan.data.inputs import local_background
 from oceanscan.sentinel2 import BAND_INFO
 
-__all__ = ["RandomAtmosphere"]
+__all__ = ["RandomAtmosphere", "at_native_resolution"]
 
 Sample = dict[str, Any]
 
@@ -114,6 +114,17 @@ def _coarse(field: torch.Tensor, factor: int) -> torch.Tensor:
     h, w = field.shape
     small = F.avg_pool2d(field[None, None], factor, ceil_mode=True)
     return F.interpolate(small, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+
+
+def at_native_resolution(image: torch.Tensor) -> torch.Tensor:
+    """``(11, H, W)`` on the 10 m grid as each band's detector sees it, resampled back to 10 m.
+
+    What is drawn at 10 m (a one-pixel line, a small blob) keeps its contrast in the 10 m bands
+    but is spread and diluted in the 20 m (2 x 2) and 60 m (6 x 6) ones, as in an L2A product.
+    """
+    return torch.stack(
+        [_coarse(band, factor) for band, factor in zip(image, _NATIVE_FACTOR, strict=True)]
+    )
 
 
 def _shift(field: torch.Tensor, dy: float, dx: float) -> torch.Tensor:

@@ -106,6 +106,12 @@ class TrainConfig(BaseModel):
         "covering a share of its pixels drawn from this to 1 (real debris filaments are faint "
         "mixed pixels); None pastes whole pixels.",
     )
+    real_materials_native_resolution: bool = Field(
+        default=False,
+        description="See what the real-material pastes add through each band's native "
+        "resolution (20 m and 60 m bands diluted, as for a real thin filament); false pastes "
+        "the spectrum into every band at 10 m.",
+    )
     validate_augmented: bool = Field(
         default=False,
         description="Validate (choose the best epoch and the threshold) on val patches carrying "
@@ -204,10 +210,12 @@ class TrainConfig(BaseModel):
             self.real_materials_weight != 1.0
             or self.real_materials_lookalike_weight is not None
             or self.real_materials_min_strength is not None
+            or self.real_materials_native_resolution
         ):
             raise ValueError(
-                "real_materials_weight, real_materials_lookalike_weight and "
-                "real_materials_min_strength shape the pasted real-material pixels, but "
+                "real_materials_weight, real_materials_lookalike_weight, "
+                "real_materials_min_strength and real_materials_native_resolution shape the "
+                "pasted real-material pixels, but "
                 "real_materials is not set: nothing is pasted"
             )
         if self.min_lr > self.lr:

@@ -131,6 +131,7 @@ def _domain_steps(cfg: TrainConfig) -> list[Callable[[Sample], Sample]]:
                 weight=cfg.real_materials_weight,
                 lookalike_weight=cfg.real_materials_lookalike_weight,
                 min_strength=cfg.real_materials_min_strength,
+                native_resolution=cfg.real_materials_native_resolution,
             )
         )
     if cfg.atmosphere_augment:
