@@ -10,6 +10,14 @@ multiplies each candidate pixel's probability (over :attr:`SpectralCheck.candida
 ``min(1, 2 p)``, ``p`` the classifier's probability of plastic for the pixel's contrast with
 its local water. A spectrum at least as like plastic as like a look-alike keeps its
 probability; only what looks more like a look-alike is damped.
+
+The Duarte pixels are mostly whole pixels of their material, alike in every band. What a scan
+meets is often thinner than a 20 m pixel: a 10 m wide filament keeps its contrast in the 10 m
+bands but is diluted in the 20 m (to 0.3-0.5 of it) and 60 m ones (to 0.1-0.2), which moves its
+spectral shape away from the whole-pixel one the check learned. The check is therefore fitted on
+each training pixel as it is and as :data:`DILUTED_COPIES` copies with its 20 m and 60 m
+contrast scaled down by factors drawn from :data:`DILUTION_20M` and :data:`DILUTION_60M` (one
+per pixel, copy and resolution, fixed seed).
 """
 
 from __future__ import annotations
@@ -23,16 +31,31 @@ import numpy.typing as npt
 import torch
 
 from oceanscan.data.inputs import local_water
-from oceanscan.sentinel2 import BANDS
+from oceanscan.sentinel2 import BAND_INFO, BANDS
 
 if TYPE_CHECKING:
     from oceanscan.realsea.duarte import DuartePixels
 
-__all__ = ["SpectralCheck", "fit_spectral_check", "spectral_features"]
+__all__ = [
+    "DILUTED_COPIES",
+    "SpectralCheck",
+    "diluted_copies",
+    "fit_spectral_check",
+    "spectral_features",
+]
 
 #: Added to the size of the 842 nm contrast before dividing by it, so water-like pixels stay finite.
 SHAPE_FLOOR = 0.005
 _NIR = BANDS.index("B08")
+_RESOLUTION_M = np.array([b.resolution_m for b in BAND_INFO])
+
+#: Diluted copies of each training pixel the check is fitted on, beside the pixel as it is.
+DILUTED_COPIES = 8
+#: Range of the factor on a copy's 20 m band contrast: a 10 m line across a 20 m pixel fills half
+#: of it, and the resampling back to 10 m spreads it further (0.3); a wide patch keeps it all (1).
+DILUTION_20M = (0.3, 1.0)
+#: Range of the factor on a copy's 60 m band (B01) contrast: a 10 m line fills a sixth of it.
+DILUTION_60M = (0.1, 1.0)
 _FEATURES = 2 * len(BANDS)
 
 
@@ -139,12 +162,39 @@ class SpectralCheck:
         return out
 
 
+def diluted_copies(
+    reflectance: npt.NDArray[np.floating],
+    water: npt.NDArray[np.floating],
+    copies: int = DILUTED_COPIES,
+    *,
+    seed: int = 0,
+) -> npt.NDArray[np.float64]:
+    """``reflectance`` ``(N, 11)`` followed by ``copies`` copies of it diluted as thin features.
+
+    Each copy scales a pixel's contrast with ``water`` in all 20 m bands by one factor drawn
+    from :data:`DILUTION_20M` and in the 60 m band by one from :data:`DILUTION_60M`; the 10 m
+    bands keep theirs. Returns ``((copies + 1) * N, 11)``.
+    """
+    rng = np.random.default_rng(seed)
+    reflectance = np.asarray(reflectance, dtype=np.float64)
+    contrast = reflectance - np.asarray(water, dtype=np.float64)
+    out = [reflectance]
+    for _ in range(copies):
+        factor = np.ones_like(contrast)
+        for resolution, (low, high) in ((20, DILUTION_20M), (60, DILUTION_60M)):
+            bands = _RESOLUTION_M == resolution
+            factor[:, bands] = rng.uniform(low, high, (len(contrast), 1))
+        out.append(water + contrast * factor)
+    return np.concatenate(out)
+
+
 def fit_spectral_check(pixels: DuartePixels, *, candidate: float = 0.5) -> SpectralCheck:
     """Fit the check on the training split of ``pixels``: plastic against every look-alike.
 
     The classes are weighted to balance (scikit-learn's ``class_weight="balanced"``), so that no
     look-alike wins by numbers; each pixel is seen against the median training water, since most
-    look-alike scenes come without water pixels of their own.
+    look-alike scenes come without water pixels of their own, and also as a thin feature, diluted
+    in the coarser bands (:func:`diluted_copies`).
 
     Raises:
         ValueError: when the training split lacks plastic, water or every look-alike.
@@ -160,8 +210,11 @@ def fit_spectral_check(pixels: DuartePixels, *, candidate: float = 0.5) -> Spect
     lookalikes = [train.select(label=k).reflectance for k in LOOKALIKES]
     if not len(plastic) or not len(water) or not any(len(x) for x in lookalikes):
         raise ValueError("the training split must hold plastic, water and look-alikes")
-    features = spectral_features(np.concatenate([plastic, *lookalikes]), np.median(water, axis=0))
-    labels = np.r_[np.ones(len(plastic)), np.zeros(len(features) - len(plastic))]
+    median_water = np.median(water, axis=0)
+    positives = diluted_copies(plastic, median_water)
+    negatives = diluted_copies(np.concatenate(lookalikes), median_water)
+    features = spectral_features(np.concatenate([positives, negatives]), median_water)
+    labels = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
     scaler = StandardScaler().fit(features)
     regression = LogisticRegression(max_iter=5000, class_weight="balanced")
     regression.fit(scaler.transform(features), labels)
@@ -172,5 +225,6 @@ def fit_spectral_check(pixels: DuartePixels, *, candidate: float = 0.5) -> Spect
         intercept=float(regression.intercept_[0]),
         candidate=candidate,
         source=f"Duarte and Azevedo (2023) training split: {len(plastic)} plastic, "
-        f"{len(features) - len(plastic)} look-alike pixels",
+        f"{len(negatives) // (DILUTED_COPIES + 1)} look-alike pixels, each also as "
+        f"{DILUTED_COPIES} copies diluted in the 20 m and 60 m bands",
     )
