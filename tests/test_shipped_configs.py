@@ -19,6 +19,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 SCAN_CONFIG = PROJECT / "configs" / "scan.yaml"
 TRAIN_CONFIG = PROJECT / "configs" / "train.yaml"
 DEFAULT_MODEL_CONFIG = PROJECT / "configs" / "default_model.yaml"
+FINETUNE_CONFIG = PROJECT / "configs" / "default_model_finetune.yaml"
 #: Where commands are written for users: the region names in them must exist.
 DOCUMENTED = ("README.md", "docs/**/*.md", "configs/**/*", "jobs/**/*.py", "cluster.yaml")
 _REGION_FLAG = re.compile(r"--region(?:\s+|=)([A-Za-z0-9_.-]+)")
@@ -74,10 +75,33 @@ def test_the_default_model_recipe_loads_and_is_the_shipped_bundles():
     assert bundle.meta["normalization"]["method"] == config.input_method
 
 
+def test_the_second_stage_recipe_loads_and_made_the_shipped_bundle():
+    """configs/default_model_finetune.yaml fine-tunes the first stage into the shipped bundle."""
+    config = train_config_from_args(
+        build_parser().parse_args(["train", "--config", str(FINETUNE_CONFIG)])
+    )
+    first = train_config_from_args(
+        build_parser().parse_args(["train", "--config", str(DEFAULT_MODEL_CONFIG)])
+    )
+    assert config.out_dir == first.out_dir and config.data_root == first.data_root
+    assert config.init_from and config.init_from.endswith("build/default-model/base")
+    assert config.real_materials_weight > 1 and config.real_materials_native_resolution
+    assert (config.base_width, config.input_method) == (first.base_width, first.input_method)
+    bundle = load_bundle(default_bundle_dir())
+    assert bundle.meta["extra"]["init_from"]["bundle"] == "build/default-model/base"
+    assert bundle.meta["extra"]["best_epoch"] <= config.epochs
+
+
 def test_every_shipped_config_file_is_covered():
     """A new file in configs/ needs a loading test here."""
     shipped = {p.name for p in (PROJECT / "configs").iterdir() if p.suffix in (".yaml", ".yml")}
-    assert shipped == {"scan.yaml", "regions.yaml", "train.yaml", "default_model.yaml"}
+    assert shipped == {
+        "scan.yaml",
+        "regions.yaml",
+        "train.yaml",
+        "default_model.yaml",
+        "default_model_finetune.yaml",
+    }
 
 
 def test_every_region_named_in_commands_exists():
