@@ -16,7 +16,7 @@ without water pixels of their own.
 
 The Duarte pixels are mostly full of their material (plastic: about 0.045 above its water at
 842 nm), while real debris filaments at 10 m are faint mixed pixels (the traced Durban filament
-pixels stand a median of 0.016 above their local water at 842 nm where the shipped model flags
+pixels stand a median of 0.016 above their local water at 842 nm where the first-stage model flags
 them and 0.005 where it does not; :mod:`oceanscan.realsea`). With a
 ``min_strength`` each paste covers only a fraction of its pixels, drawn from ``min_strength``
 to 1: the real spectrum mixed linearly with the patch's water (Sentinel-2 sees the area-weighted
