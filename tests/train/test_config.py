@@ -10,7 +10,7 @@ from oceanscan.cli import main
 from oceanscan.config import load_config, validate_config
 from oceanscan.errors import ConfigError
 from oceanscan.model import DOWNSAMPLING
-from oceanscan.train.config import TrainConfig, resolve_storage_path
+from oceanscan.train.config import TrainConfig, recorded_path, resolve_storage_path
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -82,3 +82,15 @@ def test_cli_errors_name_the_field(tmp_path, capsys):
     code = main(["train", "--data", str(tmp_path), "--out", str(tmp_path), "--epochs", "0"])
     assert code == 2
     assert "'epochs'" in capsys.readouterr().err
+
+
+def test_bundles_record_paths_under_the_working_directory_relative(tmp_path, monkeypatch):
+    """A committed bundle names its data as the command did, not the machine it ran on."""
+    (tmp_path / "work" / "build" / "synth").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "work")
+    absolute = str(tmp_path / "work" / "build" / "synth")
+    assert recorded_path(absolute) == "build/synth"
+    assert recorded_path("build/synth") == "build/synth"
+    outside = str(tmp_path / "elsewhere")
+    assert recorded_path(outside) == outside
+    assert recorded_path("s3://bucket/synth") == "s3://bucket/synth"

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["TrainConfig", "resolve_storage_path"]
+__all__ = ["TrainConfig", "recorded_path", "resolve_storage_path"]
 
 
 class TrainConfig(BaseModel):
@@ -231,6 +231,22 @@ def resolve_storage_path(storage_path: str) -> str:
     if urlparse(storage_path).scheme not in ("", "file"):
         return storage_path
     return str(Path(storage_path.removeprefix("file://")).expanduser().resolve())
+
+
+def recorded_path(location: str) -> str:
+    """A location as a bundle records it: relative to the working directory when inside it.
+
+    ``oceanscan train`` makes local paths absolute for Ray's workers; a bundle committed to a
+    repository should name its data the way the command was given, not the machine it ran on.
+    URLs and paths outside the working directory are recorded as they are.
+    """
+    if urlparse(location).scheme not in ("", "file"):
+        return location
+    path = Path(location.removeprefix("file://")).expanduser()
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return location
 
 
 def _place(location: str) -> str:

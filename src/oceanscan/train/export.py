@@ -13,7 +13,7 @@ from typing import Any
 
 from oceanscan.model import AttentionUNet, load_bundle, save_bundle
 from oceanscan.train import checkpoint as ckpt
-from oceanscan.train.config import TrainConfig
+from oceanscan.train.config import TrainConfig, recorded_path
 
 __all__ = ["TrainResult", "export_bundle", "export_run"]
 
@@ -77,7 +77,7 @@ def export_run(
 
 def _provenance(bundle_dir: str) -> dict[str, str]:
     """Where a fine-tuned run started: the bundle's path and the sha256 of its weights."""
-    return {"bundle": bundle_dir, "sha256": load_bundle(bundle_dir).sha256}
+    return {"bundle": recorded_path(bundle_dir), "sha256": load_bundle(bundle_dir).sha256}
 
 
 def export_bundle(
