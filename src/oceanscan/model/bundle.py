@@ -19,14 +19,7 @@ from torch import Tensor, nn
 
 from oceanscan.data.inputs import input_channels, model_input
 from oceanscan.errors import BundleError
-from oceanscan.model.bundle_format import (
-    BUNDLE_FORMAT_VERSION,
-    META_FILE,
-    WEIGHTS_FILE,
-)
-from oceanscan.model.export import save_bundle
 from oceanscan.model.inference import (
-    RUNTIMES,
     Runtime,
     fold_batchnorm,
     forward_tiles,
@@ -36,15 +29,7 @@ from oceanscan.model.spectral_check import SpectralCheck
 from oceanscan.model.tta import average_views
 from oceanscan.model.unet import DOWNSAMPLING
 
-__all__ = [
-    "BUNDLE_FORMAT_VERSION",
-    "META_FILE",
-    "RUNTIMES",
-    "WEIGHTS_FILE",
-    "ModelBundle",
-    "Runtime",
-    "save_bundle",
-]
+__all__ = ["ModelBundle"]
 
 
 @dataclass(frozen=True, eq=False)

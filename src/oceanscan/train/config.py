@@ -242,9 +242,8 @@ def recorded_path(location: str) -> str:
     """
     if urlparse(location).scheme not in ("", "file"):
         return location
-    path = Path(location.removeprefix("file://")).expanduser()
     try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
+        return str(Path(resolve_storage_path(location)).relative_to(Path.cwd().resolve()))
     except ValueError:
         return location
 
