@@ -48,7 +48,7 @@ import torch.nn.functional as F
 from oceanscan.data.inputs import local_background
 from oceanscan.sentinel2 import BAND_INFO
 
-__all__ = ["RandomAtmosphere", "at_native_resolution"]
+__all__ = ["RandomAtmosphere", "at_native_resolution", "band_noise", "haze_spectrum"]
 
 Sample = dict[str, Any]
 
@@ -125,6 +125,31 @@ def at_native_resolution(image: torch.Tensor) -> torch.Tensor:
     return torch.stack(
         [_coarse(band, factor) for band, factor in zip(image, _NATIVE_FACTOR, strict=True)]
     )
+
+
+def haze_spectrum(level: float, alpha: float) -> torch.Tensor:
+    """Aerosol path reflectance per band, ``level * (lambda / 490 nm) ** -alpha``, shape ``(11,)``.
+
+    Angstrom's law for aerosol optical depth: ``alpha`` 0.3-2 spans coarse sea salt to fine
+    smoke, and a thin haze adds its path reflectance to every pixel alike.
+    """
+    return level * (_WAVELENGTH_NM / 490.0) ** -alpha
+
+
+def band_noise(
+    h: int, w: int, scale: float, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Sensor noise ``(11, h, w)`` of std ``scale``, drawn at each band's native resolution.
+
+    A 20 m or 60 m band's noise is one draw per 2 x 2 or 6 x 6 block of the 10 m grid, as an L2A
+    product resampled to 10 m carries it. ``generator`` defaults to torch's global one.
+    """
+    out = torch.empty(len(_NATIVE_FACTOR), h, w)
+    for b, factor in enumerate(_NATIVE_FACTOR):
+        hb, wb = -(-h // factor), -(-w // factor)
+        n = torch.randn(hb, wb, generator=generator) * scale
+        out[b] = n.repeat_interleave(factor, 0).repeat_interleave(factor, 1)[:h, :w]
+    return out
 
 
 def _shift(field: torch.Tensor, dy: float, dx: float) -> torch.Tensor:
@@ -253,7 +278,7 @@ class RandomAtmosphere:
         if float(torch.rand(())) < self.p_haze:
             alpha = float(_uniform(0.3, 2.0))
             level = float(_uniform(0.0, self.max_haze))
-            spectral = level * (_WAVELENGTH_NM / 490.0) ** -alpha
+            spectral = haze_spectrum(level, alpha)
             spatial = 1.0 + 0.4 * _smooth_field(h, w)
             out = out + spectral.view(c, 1, 1) * spatial
         if float(torch.rand(())) < self.p_glint:
@@ -262,12 +287,7 @@ class RandomAtmosphere:
             crests = _wave_crests(h, w, c)
             for b in range(c):
                 out[b] += flat[b] * level * _coarse(crests[b], _NATIVE_FACTOR[b])
-        scale = self.noise * float(_uniform(0.5, 2.0))
-        for b in range(c):
-            factor = _NATIVE_FACTOR[b]
-            hb, wb = -(-h // factor), -(-w // factor)
-            n = torch.randn(hb, wb) * scale
-            out[b] += n.repeat_interleave(factor, 0).repeat_interleave(factor, 1)[:h, :w]
+        out = out + band_noise(h, w, self.noise * float(_uniform(0.5, 2.0)))
         result = dict(sample)
         result["image"] = out.clamp_min(0.0)  # NaN (nodata) stays NaN
         return result
