@@ -164,9 +164,10 @@ def test_measure_real_sea_end_to_end_and_goals(flag_none):
     result = measure_real_sea(flag_none, real_dir(), synthetic=setup)
     json.dumps(result, allow_nan=False)
     assert set(result) >= {
-        "bundle", "fdi_baseline", "durban", "false_alarms", "duarte", "synthetic", "goals",
-        "all_goals_met", "seconds",
+        "bundle", "fdi_baseline", "durban", "false_alarms", "other_atmospheres", "duarte",
+        "synthetic", "goals", "all_goals_met", "seconds",
     }  # fmt: skip
+    assert result["other_atmospheres"]["worst"]["manila_port"]["model"]["flagged_fraction"] == 0
     goals = result["goals"]
     # nothing flagged: every false-alarm goal is met, every detection goal missed
     assert goals["durban_recall"] == {"value": 0.0, "target": ">= 0.6", "met": False}

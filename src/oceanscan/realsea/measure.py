@@ -9,7 +9,8 @@ One call, :func:`measure_real_sea`, scores a bundle on
   recipes, or a model and FDI, whatever thresholds they ship with;
 * **Manila open sea, Manila port, Mariveles** (no debris known): the flagged fraction of the
   water pixels and detections per km2 (8-connected components of flagged water pixels divided by
-  the water area);
+  the water area), as they are and seen through other atmospheres (haze, a haze front, gain,
+  noise: :mod:`oceanscan.realsea.atmospheres`);
 * **Duarte and Azevedo 2023 held-out pixels** (``split == "test"``): each pixel implanted as a
   3 x 3 blob into real clear water of Manila open sea and of Mariveles
   (:mod:`oceanscan.realsea.implant`); ROC AUC of plastic against each look-alike and against
@@ -40,6 +41,7 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from oceanscan.model import ModelBundle
+from oceanscan.realsea.atmospheres import measure_atmospheres
 from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.realsea.filaments import DURBAN_FILAMENTS, load_filaments, rasterize_filaments
 from oceanscan.realsea.flags import flag_stats, recall_at_flag_rate, side_by_side
@@ -182,7 +184,9 @@ def measure_real_sea(
 
     Returns:
         A JSON-serialisable dict: ``bundle``, ``fdi_baseline``, ``durban``, ``false_alarms``,
-        ``duarte``, ``synthetic``, ``goals``, ``all_goals_met`` and ``seconds`` per part.
+        ``other_atmospheres`` (the false-alarm scenes through
+        :data:`~oceanscan.realsea.atmospheres.ATMOSPHERES`), ``duarte``, ``synthetic``,
+        ``goals``, ``all_goals_met`` and ``seconds`` per part.
 
     Raises:
         FileNotFoundError: naming a missing data file.
@@ -198,7 +202,7 @@ def measure_real_sea(
     start = time.perf_counter()
     durban = _measure_durban_file(bundle, real_dir, filaments, fdi_threshold)
     seconds["durban"] = time.perf_counter() - start
-    false_alarms, duarte = _measure_real_scenes(
+    false_alarms, atmospheres, duarte = _measure_real_scenes(
         bundle, real_dir, false_alarm_scenes, fdi_threshold, batch_size, seconds
     )
 
@@ -207,6 +211,7 @@ def measure_real_sea(
         "fdi_baseline": _fdi_record(fdi_threshold, synthetic),
         "durban": durban,
         "false_alarms": false_alarms,
+        "other_atmospheres": atmospheres,
         "duarte": duarte,
         "synthetic": synth,
     }
@@ -237,10 +242,10 @@ def _measure_real_scenes(
     fdi_threshold: float,
     batch_size: int,
     seconds: dict[str, float],
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """False alarms on the scenes without known debris, then Duarte's pixels implanted in them.
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """False alarms on the scenes without debris, then through other atmospheres, then Duarte's.
 
-    Each scene is read once; ``seconds`` gets the time of each part.
+    Duarte's pixels are implanted in the same scenes. Each scene is read once; ``seconds`` gets the time of each part.
     """
     start = time.perf_counter()
     scenes = {name: load_scene(name, real_dir) for name in false_alarm_scenes}
@@ -250,6 +255,10 @@ def _measure_real_scenes(
     seconds["false_alarms"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    atmospheres = measure_atmospheres(bundle, scenes, fdi_threshold)
+    seconds["other_atmospheres"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     backgrounds = {
         name: scenes[name] if name in scenes else load_scene(name, real_dir)
         for name in DUARTE_BACKGROUNDS
@@ -257,7 +266,7 @@ def _measure_real_scenes(
     pixels = load_duarte_pixels(real_dir / "duarte2023_train_pixels.csv")
     duarte = measure_duarte(bundle, pixels, backgrounds, fdi_threshold, batch_size=batch_size)
     seconds["duarte"] = time.perf_counter() - start
-    return false_alarms, duarte
+    return false_alarms, atmospheres, duarte
 
 
 def _bundle_record(bundle: ModelBundle) -> dict[str, Any]:
