@@ -62,3 +62,30 @@ def test_the_best_checkpoint_becomes_the_bundle_and_ray_runs_name_their_run(tmp_
         "run_name": "r",
         "run_path": "/runs/r",
     }
+
+
+def test_data_root_is_recorded_as_the_launching_process_names_it(tmp_path, monkeypatch):
+    """A Ray worker writes its checkpoint's data_root as the absolute path it was given (its
+    working directory is Ray's); the bundle, exported in the launching process, names the data
+    relative to that process's working directory when it lies inside it."""
+    cfg = _cfg(str(tmp_path / "bundle"))
+    model = build_model(model_arch(cfg), seed=0)
+    absolute = str(tmp_path / "build" / "synth")
+    ckpt.save_checkpoint(
+        tmp_path / "best",
+        weights=model.state_dict(),
+        train_state={},
+        meta=ckpt.CheckpointMeta(
+            epoch=1,
+            metrics={"epoch": 1, "val_f1": 0.5, "threshold": 0.4},
+            arch=model_arch(cfg),
+            class_mapping="binary",
+            data_summary={"data_root": absolute, "train_patches": 3},
+            history=[{"epoch": 1}],
+            normalization=input_normalization(cfg),
+        ),
+    )
+    monkeypatch.chdir(tmp_path)
+    result = export_run(tmp_path / "best", cfg, history=[{"epoch": 1}], run_path="/runs/r")
+    summary = load_bundle(result.bundle_dir).meta["data_summary"]
+    assert summary == {"data_root": "build/synth", "train_patches": 3}

@@ -18,7 +18,7 @@ from oceanscan.data.radiometry import RandomAtmosphere
 from oceanscan.data.spectral import RandomDebrisSpectrum
 from oceanscan.data.transforms import RandomFlipRotate
 from oceanscan.realsea.duarte import load_duarte_pixels
-from oceanscan.train.config import TrainConfig, recorded_path
+from oceanscan.train.config import TrainConfig
 
 __all__ = [
     "FixedDraws",
@@ -196,7 +196,7 @@ def data_summary(
         counts: label counts of the train split's untransformed masks.
     """
     return {
-        "data_root": recorded_path(cfg.data_root),
+        "data_root": cfg.data_root,
         "class_mapping": cfg.class_mapping,
         "train_patches": len(train),  # type: ignore[arg-type]
         "val_patches": len(val),  # type: ignore[arg-type]

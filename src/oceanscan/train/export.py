@@ -64,7 +64,15 @@ def export_run(
     )
     if cfg.init_from is not None:
         extra["init_from"] = _provenance(cfg.init_from)
-    bundle = export_bundle(best_dir, cfg.out_dir, history=history, extra=extra)
+    # The summary was written where the run trained: on a Ray worker, whose working directory is
+    # Ray's own, data_root is still the absolute path the workers were given. Here, in the
+    # process that launched the run, it can be recorded as the command named it.
+    summary = dict(meta.data_summary)
+    if "data_root" in summary:
+        summary["data_root"] = recorded_path(str(summary["data_root"]))
+    bundle = export_bundle(
+        best_dir, cfg.out_dir, history=history, extra=extra, data_summary=summary
+    )
     log.info("exported epoch %d (val_f1 %.4f) to %s", meta.epoch, meta.metrics["val_f1"], bundle)
     return TrainResult(
         bundle_dir=Path(bundle),
@@ -86,6 +94,7 @@ def export_bundle(
     *,
     history: list[dict[str, Any]] | None = None,
     extra: dict[str, Any] | None = None,
+    data_summary: dict[str, Any] | None = None,
 ) -> Path:
     """Export the weights of ``checkpoint_dir`` with its tuned threshold and metrics as a bundle.
 
@@ -95,6 +104,7 @@ def export_bundle(
         history: metrics of every epoch of the run; defaults to the checkpoint's own history,
             which ends at the checkpoint's epoch.
         extra: more JSON-serialisable facts for ``model.json`` (run name, storage path...).
+        data_summary: what the model was trained on; defaults to the checkpoint's own.
 
     Returns:
         The bundle directory.
@@ -113,7 +123,7 @@ def export_bundle(
         class_mapping=meta.class_mapping,
         threshold=float(meta.metrics["threshold"]),
         metrics=metrics,
-        data_summary=meta.data_summary,
+        data_summary=meta.data_summary if data_summary is None else data_summary,
         normalization=meta.normalization,
         extra={"best_epoch": meta.epoch, **(extra or {})},
     )
