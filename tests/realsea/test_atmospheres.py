@@ -46,6 +46,18 @@ def test_haze_front_covers_one_side_and_rises_over_front_px(water):
     assert lo == pytest.approx(0.12, abs=0.03) and hi == pytest.approx(0.88, abs=0.03)
 
 
+def test_thin_cirrus_is_flat_textured_and_spans_its_amplitude(water):
+    out = Atmosphere("c", haze=0.03, alpha=0.0, texture_px=10.0).apply(water)
+    added = out[:, 1:, 1:] - water[:, 1:, 1:]
+    np.testing.assert_allclose(added, added[:1].repeat(len(BAND_INFO), 0), atol=1e-7)  # flat
+    assert added.min() == pytest.approx(0.0, abs=2e-3) and added.max() == pytest.approx(
+        0.03, abs=2e-3
+    )
+    # smooth: neighbours differ by a small part of the range, yet the field varies
+    assert np.abs(np.diff(added[0], axis=1)).max() < 0.003
+    assert added[0].std() > 0.003
+
+
 def test_gain_scales_every_band(water):
     out = Atmosphere("g", gain=1.25).apply(water)
     np.testing.assert_allclose(out[:, 5, 5], 0.025, rtol=1e-6)
@@ -66,12 +78,23 @@ def test_noise_has_its_std_at_each_band_native_resolution_and_repeats(water):
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"haze": -0.01}, {"noise": math.nan}, {"gain": 0.0}, {"front_px": -5.0}],
+    [
+        {"haze": -0.01},
+        {"noise": math.nan},
+        {"gain": 0.0},
+        {"front_px": -5.0},
+        {"texture_px": 0.0},
+    ],
 )
 def test_bad_parameters_are_refused_by_name(kwargs):
     field = next(iter(kwargs))
     with pytest.raises(ValueError, match=f"'bad'.*{field}"):
         Atmosphere("bad", **kwargs)
+
+
+def test_a_front_and_a_texture_together_are_refused():
+    with pytest.raises(ValueError, match=r"'both'.*not both"):
+        Atmosphere("both", haze=0.01, front_px=10.0, texture_px=10.0)
 
 
 def test_every_atmosphere_is_counted_for_model_and_fdi(tmp_path):

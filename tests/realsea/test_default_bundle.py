@@ -62,8 +62,8 @@ def test_default_bundle_keeps_quiet_in_the_harbours(bundle, name):
 
 
 def test_default_bundle_stays_quiet_through_other_atmospheres(bundle):
-    """The same water through haze, a haze front, other gains and noise: measured at most
-    0.0013 % of the Manila open sea (0.08 per km2), 0.025 % of Manila port and 0.042 % of
+    """The same water through haze, a haze front, thin cirrus, other gains and noise: measured
+    at most 0.0013 % of the Manila open sea (0.08 per km2), 0.025 % of Manila port and 0.042 % of
     Mariveles; the goals hold for every atmosphere, not only for the day each scene was taken."""
     scenes = {n: load_scene(n, real_dir()) for n in ("manila_open_sea", "manila_port", "mariveles")}
     worst = measure_atmospheres(bundle, scenes, _NO_FDI)["worst"]

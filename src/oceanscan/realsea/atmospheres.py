@@ -16,6 +16,9 @@ The changes stay within what L2A water shows:
   hazy day, alpha 0.5 the flatter spectrum of coarse sea-salt aerosol;
 * **a haze front**: the same haze over half the scene, rising over about 40 px (400 m) across a
   diagonal, so the detector sees the edge of a haze bank, where local contrast changes fastest;
+* **thin cirrus**: ice crystals scatter alike at every wavelength (Angstrom exponent 0), in
+  streaks and patches of a few hundred metres that no cloud mask catches: up to 0.03 of
+  spectrally flat reflectance, its cover a smooth random field of about 10 px (100 m) grain;
 * **gain**: every band times 0.8 or 1.25, a darker or brighter sun and calibration, beyond the
   0.85-1.2 the training augmentation draws;
 * **noise**: sensor noise of std 0.003 per band at each band's native resolution
@@ -36,6 +39,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import torch
+from scipy import ndimage
 
 from oceanscan.data.radiometry import band_noise, haze_spectrum
 from oceanscan.model import ModelBundle
@@ -45,8 +49,8 @@ from oceanscan.sentinel2 import fdi
 
 __all__ = ["ATMOSPHERES", "Atmosphere", "measure_atmospheres"]
 
-#: Seed of the noise draws, so that two runs see the same noisy scene.
-_NOISE_SEED = 0
+#: Seed of the noise and texture draws, so that two runs see the same scene.
+_SEED = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,8 +62,10 @@ class Atmosphere:
         haze: path reflectance added at 490 nm (0: none).
         alpha: Angstrom exponent of the haze spectrum.
         front_px: when set, the haze covers only the half of the scene below its main
-            diagonal, rising from 0 to full over about ``front_px`` pixels (a logistic edge);
-            when None it covers the whole scene.
+            diagonal, rising from 12 % to 88 % over ``front_px`` pixels (a logistic edge).
+        texture_px: when set, the haze's cover is a smooth random field from 0 to 1 whose
+            grain is about ``texture_px`` pixels (Gaussian-smoothed noise, the standard
+            deviation of the Gaussian). With neither, the haze covers the whole scene alike.
         gain: factor on every band's reflectance.
         noise: std of added per-band sensor noise, reflectance.
     """
@@ -68,6 +74,7 @@ class Atmosphere:
     haze: float = 0.0
     alpha: float = 1.0
     front_px: float | None = None
+    texture_px: float | None = None
     gain: float = 1.0
     noise: float = 0.0
 
@@ -77,8 +84,11 @@ class Atmosphere:
                 raise ValueError(f"Atmosphere {self.name!r}: {field} {value!r} must be >= 0")
         if not (math.isfinite(self.gain) and self.gain > 0):
             raise ValueError(f"Atmosphere {self.name!r}: gain {self.gain!r} must be > 0")
-        if self.front_px is not None and not (math.isfinite(self.front_px) and self.front_px > 0):
-            raise ValueError(f"Atmosphere {self.name!r}: front_px {self.front_px!r} must be > 0")
+        for field, px in (("front_px", self.front_px), ("texture_px", self.texture_px)):
+            if px is not None and not (math.isfinite(px) and px > 0):
+                raise ValueError(f"Atmosphere {self.name!r}: {field} {px!r} must be > 0")
+        if self.front_px is not None and self.texture_px is not None:
+            raise ValueError(f"Atmosphere {self.name!r}: a haze front or a texture, not both")
 
     def apply(self, reflectance: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         """``reflectance`` ``(11, H, W)`` seen through this atmosphere; NaN stays NaN."""
@@ -89,12 +99,16 @@ class Atmosphere:
             out = out + spectrum * torch.from_numpy(self._haze_cover(h, w))
         out = out * self.gain
         if self.noise > 0:
-            generator = torch.Generator().manual_seed(_NOISE_SEED)
+            generator = torch.Generator().manual_seed(_SEED)
             out = out + band_noise(h, w, self.noise, generator)
         return out.clamp_min(0.0).numpy()
 
     def _haze_cover(self, h: int, w: int) -> npt.NDArray[np.float32]:
-        """Share of the haze over each pixel ``(H, W)``: 1 everywhere, or a front."""
+        """Share of the haze over each pixel ``(H, W)``: 1 everywhere, a front or a texture."""
+        if self.texture_px is not None:
+            noise = np.random.default_rng(_SEED).standard_normal((h, w))
+            field = ndimage.gaussian_filter(noise, self.texture_px, mode="reflect")
+            return ((field - field.min()) / np.ptp(field)).astype(np.float32)
         if self.front_px is None:
             return np.ones((h, w), dtype=np.float32)
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -108,6 +122,7 @@ ATMOSPHERES: tuple[Atmosphere, ...] = (
     Atmosphere("haze", haze=0.05, alpha=1.0),
     Atmosphere("sea_salt_haze", haze=0.05, alpha=0.5),
     Atmosphere("haze_front", haze=0.05, alpha=1.0, front_px=40.0),
+    Atmosphere("thin_cirrus", haze=0.03, alpha=0.0, texture_px=10.0),
     Atmosphere("dim", gain=0.8),
     Atmosphere("bright", gain=1.25),
     Atmosphere("noisy", noise=0.003),
