@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from oceanscan.model import load_bundle
@@ -11,6 +13,8 @@ from oceanscan.train.datasets import input_normalization
 from oceanscan.train.export import export_run
 from oceanscan.train.state import build_model, model_arch
 
+BEST_METRICS = {"epoch": 2, "val_f1": 0.5, "threshold": 0.4}
+
 
 def _cfg(out: str, run_name: str = "oceanscan-train") -> TrainConfig:
     return TrainConfig(
@@ -18,24 +22,30 @@ def _cfg(out: str, run_name: str = "oceanscan-train") -> TrainConfig:
     )
 
 
-def test_the_best_checkpoint_becomes_the_bundle_and_ray_runs_name_their_run(tmp_path):
-    cfg = _cfg(str(tmp_path / "local"))
+def _save_best(directory: Path, cfg: TrainConfig, data_summary: dict) -> torch.nn.Module:
+    """A best checkpoint of epoch 2 (threshold 0.4) as a run writes it; returns its model."""
     model = build_model(model_arch(cfg), seed=0)
-    metrics = {"epoch": 2, "val_f1": 0.5, "threshold": 0.4}
     ckpt.save_checkpoint(
-        tmp_path / "best",
+        directory,
         weights=model.state_dict(),
         train_state={},
         meta=ckpt.CheckpointMeta(
             epoch=2,
-            metrics=metrics,
+            metrics=BEST_METRICS,
             arch=model_arch(cfg),
             class_mapping="binary",
-            data_summary={"train_patches": 3},
+            data_summary=data_summary,
             history=[{"epoch": 1}, {"epoch": 2}],
             normalization=input_normalization(cfg),
         ),
     )
+    return model
+
+
+def test_the_best_checkpoint_becomes_the_bundle_and_ray_runs_name_their_run(tmp_path):
+    cfg = _cfg(str(tmp_path / "local"))
+    model = _save_best(tmp_path / "best", cfg, {"train_patches": 3})
+    metrics = BEST_METRICS
     history = [{"epoch": e} for e in (1, 2, 3)]  # the run went on after its best epoch
 
     local = export_run(tmp_path / "best", cfg, history=history, run_path=None)
@@ -69,22 +79,8 @@ def test_data_root_is_recorded_as_the_launching_process_names_it(tmp_path, monke
     working directory is Ray's); the bundle, exported in the launching process, names the data
     relative to that process's working directory when it lies inside it."""
     cfg = _cfg(str(tmp_path / "bundle"))
-    model = build_model(model_arch(cfg), seed=0)
     absolute = str(tmp_path / "build" / "synth")
-    ckpt.save_checkpoint(
-        tmp_path / "best",
-        weights=model.state_dict(),
-        train_state={},
-        meta=ckpt.CheckpointMeta(
-            epoch=1,
-            metrics={"epoch": 1, "val_f1": 0.5, "threshold": 0.4},
-            arch=model_arch(cfg),
-            class_mapping="binary",
-            data_summary={"data_root": absolute, "train_patches": 3},
-            history=[{"epoch": 1}],
-            normalization=input_normalization(cfg),
-        ),
-    )
+    _save_best(tmp_path / "best", cfg, {"data_root": absolute, "train_patches": 3})
     monkeypatch.chdir(tmp_path)
     result = export_run(tmp_path / "best", cfg, history=[{"epoch": 1}], run_path="/runs/r")
     summary = load_bundle(result.bundle_dir).meta["data_summary"]
