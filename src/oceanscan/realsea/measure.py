@@ -9,8 +9,8 @@ One call, :func:`measure_real_sea`, scores a bundle on
   recipes, or a model and FDI, whatever thresholds they ship with;
 * **Manila open sea, Manila port, Mariveles** (no debris known): the flagged fraction of the
   water pixels and detections per km2 (8-connected components of flagged water pixels divided by
-  the water area), as they are and seen through other atmospheres (haze, a haze front, gain,
-  noise: :mod:`oceanscan.realsea.atmospheres`);
+  the water area), as they are and seen through other atmospheres (haze, a haze front, thin
+  cirrus, gain, noise: :mod:`oceanscan.realsea.atmospheres`);
 * **Duarte and Azevedo 2023 held-out pixels** (``split == "test"``): each pixel implanted as a
   3 x 3 blob into real clear water of Manila open sea and of Mariveles
   (:mod:`oceanscan.realsea.implant`); ROC AUC of plastic against each look-alike and against
@@ -245,7 +245,8 @@ def _measure_real_scenes(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """False alarms on the scenes without debris, then through other atmospheres, then Duarte's.
 
-    Duarte's pixels are implanted in the same scenes. Each scene is read once; ``seconds`` gets the time of each part.
+    Duarte's pixels are implanted in the same scenes. Each scene is read once; ``seconds`` gets
+    the time of each part.
     """
     start = time.perf_counter()
     scenes = {name: load_scene(name, real_dir) for name in false_alarm_scenes}
