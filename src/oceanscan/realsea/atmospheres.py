@@ -43,9 +43,8 @@ from scipy import ndimage
 
 from oceanscan.data.radiometry import band_noise, haze_spectrum
 from oceanscan.model import ModelBundle
-from oceanscan.realsea.flags import flag_stats, side_by_side
+from oceanscan.realsea.flags import flags_on_water
 from oceanscan.realsea.scenes import RealScene
-from oceanscan.sentinel2 import fdi
 
 __all__ = ["ATMOSPHERES", "Atmosphere", "measure_atmospheres"]
 
@@ -151,7 +150,12 @@ def measure_atmospheres(
     result: dict[str, Any] = {"atmospheres": [dataclasses.asdict(a) for a in atmospheres]}
     worst: dict[str, Any] = {}
     for name, scene in scenes.items():
-        per_scene = {a.name: _flags_through(bundle, scene, a, fdi_threshold) for a in atmospheres}
+        per_scene = {
+            a.name: flags_on_water(
+                bundle, a.apply(scene.reflectance), scene.water, scene.pixel_area_m2, fdi_threshold
+            )
+            for a in atmospheres
+        }
         result[name] = per_scene
         worst[name] = {
             who: {
@@ -162,18 +166,3 @@ def measure_atmospheres(
         }
     result["worst"] = worst
     return result
-
-
-def _flags_through(
-    bundle: ModelBundle, scene: RealScene, atmosphere: Atmosphere, fdi_threshold: float
-) -> dict[str, Any]:
-    """Model's and FDI's flag counts on ``scene``'s water seen through ``atmosphere``."""
-    reflectance = atmosphere.apply(scene.reflectance)
-    prob = bundle.predict_proba(reflectance[None])[0]
-    return side_by_side(
-        prob,
-        fdi(reflectance),
-        bundle.threshold,
-        fdi_threshold,
-        lambda flagged: flag_stats(flagged, scene.water, scene.pixel_area_m2),
-    )

@@ -11,10 +11,12 @@ import numpy.typing as npt
 from scipy import ndimage
 
 from oceanscan.model import ModelBundle
+from oceanscan.sentinel2 import fdi
 
 __all__ = [
     "count_components",
     "flag_stats",
+    "flags_on_water",
     "recall_at_flag_rate",
     "score_images",
     "side_by_side",
@@ -79,6 +81,27 @@ def side_by_side(
         "model": stat(prob >= threshold),
         "fdi": stat(np.nan_to_num(index, nan=-np.inf) >= fdi_threshold),
     }
+
+
+def flags_on_water(
+    bundle: ModelBundle,
+    reflectance: npt.NDArray[np.float32],
+    water: npt.NDArray[np.bool_],
+    pixel_area_m2: float,
+    fdi_threshold: float,
+) -> dict[str, dict[str, Any]]:
+    """:func:`flag_stats` on ``water`` of the model's and FDI's flags on one image ``(11, H, W)``.
+
+    Every flag is a false alarm where the water holds no known debris.
+    """
+    prob = bundle.predict_proba(reflectance[None])[0]
+    return side_by_side(
+        prob,
+        fdi(reflectance),
+        bundle.threshold,
+        fdi_threshold,
+        lambda flagged: flag_stats(flagged, water, pixel_area_m2),
+    )
 
 
 def recall_at_flag_rate(

@@ -44,7 +44,12 @@ from oceanscan.model import ModelBundle
 from oceanscan.realsea.atmospheres import measure_atmospheres
 from oceanscan.realsea.duarte import load_duarte_pixels
 from oceanscan.realsea.filaments import DURBAN_FILAMENTS, load_filaments, rasterize_filaments
-from oceanscan.realsea.flags import flag_stats, recall_at_flag_rate, side_by_side
+from oceanscan.realsea.flags import (
+    flag_stats,
+    flags_on_water,
+    recall_at_flag_rate,
+    side_by_side,
+)
 from oceanscan.realsea.goals import evaluate_goals, json_clean
 from oceanscan.realsea.lookalikes import DUARTE_BACKGROUNDS, measure_duarte
 from oceanscan.realsea.scenes import RealScene, load_scene
@@ -144,23 +149,14 @@ def measure_false_alarms(
     bundle: ModelBundle, scene: RealScene, fdi_threshold: float
 ) -> dict[str, Any]:
     """Flagged fraction and detections per km2 on the water of a scene without known debris."""
-    prob = bundle.predict_proba(scene.reflectance[None])[0]
-    index = fdi(scene.reflectance)
-    result: dict[str, Any] = {
+    return {
         "water_rule": scene.water_rule,
         "water_pixels": int(scene.water.sum()),
         "water_km2": float(scene.water.sum() * scene.pixel_area_m2 / 1e6),
+        **flags_on_water(
+            bundle, scene.reflectance, scene.water, scene.pixel_area_m2, fdi_threshold
+        ),
     }
-    result.update(
-        side_by_side(
-            prob,
-            index,
-            bundle.threshold,
-            fdi_threshold,
-            lambda f: flag_stats(f, scene.water, scene.pixel_area_m2),
-        )
-    )
-    return result
 
 
 def measure_real_sea(
