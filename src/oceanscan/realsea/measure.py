@@ -3,7 +3,8 @@
 One call, :func:`measure_real_sea`, scores a bundle on
 
 * **Durban 2019-04-24**: recall of the hand-traced debris filaments
-  (:mod:`oceanscan.realsea.filaments`) and the flagged fraction of the other water (water minus
+  (:mod:`oceanscan.realsea.filaments`; a traced pixel is found when a flag lies within 1 px of
+  it, and pixel by pixel beside that) and the flagged fraction of the other water (water minus
   the traced pixels dilated by 2 px, 8-neighbourhood), and, threshold-free, the recall at
   the thresholds that flag 0.05 % (the goal) and 0.1 % of that other water, which ranks two
   recipes, or a model and FDI, whatever thresholds they ship with;
@@ -43,18 +44,25 @@ from scipy import ndimage
 from oceanscan.model import ModelBundle
 from oceanscan.realsea.atmospheres import measure_atmospheres
 from oceanscan.realsea.duarte import load_duarte_pixels
-from oceanscan.realsea.filaments import DURBAN_FILAMENTS, load_filaments, rasterize_filaments
+from oceanscan.realsea.filaments import (
+    DURBAN_FILAMENTS,
+    TRACE_MATCH_PX,
+    load_filaments,
+    rasterize_filaments,
+    trace_precision,
+)
 from oceanscan.realsea.flags import (
     flag_stats,
     flags_on_water,
     recall_at_flag_rate,
     side_by_side,
+    within,
 )
 from oceanscan.realsea.goals import evaluate_goals, json_clean
 from oceanscan.realsea.lookalikes import DUARTE_BACKGROUNDS, measure_duarte
 from oceanscan.realsea.scenes import RealScene, load_scene
 from oceanscan.realsea.synthetic import SYNTH_SEED, SyntheticSetup, measure_synthetic
-from oceanscan.sentinel2 import fdi
+from oceanscan.sentinel2 import BANDS, fdi
 
 __all__ = [
     "DUARTE_BACKGROUNDS",
@@ -97,10 +105,13 @@ def measure_durban(
         fdi_threshold: the FDI baseline's threshold.
 
     Returns:
-        Pixel counts and, for ``model`` and ``fdi``: ``recall`` of the traced pixels and
-        ``other_water`` (:func:`flag_stats` on water minus the trace dilated by 2 px, with
-        ``flagged_in_filament_field``: those of its flagged pixels within 30 px of the trace);
-        ``recall_at_other_water_flagged``: for ``model`` and ``fdi``, the recall at the
+        Pixel counts and, for ``model`` and ``fdi``: ``matched_recall``, the share of the
+        traced pixels with a flag within
+        :data:`~oceanscan.realsea.filaments.TRACE_MATCH_PX` (the goal's figure), ``recall``,
+        the share flagged themselves, and ``other_water`` (:func:`flag_stats` on water minus the
+        trace dilated by 2 px, with ``flagged_in_filament_field``: those of its flagged pixels
+        within 30 px of the trace); ``matched_recall_at_other_water_flagged`` and
+        ``recall_at_other_water_flagged``: for ``model`` and ``fdi``, the two recalls at the
         thresholds that flag each rate of :data:`_RANKING_RATES` of the other water
         (:func:`~oceanscan.realsea.flags.recall_at_flag_rate`).
     """
@@ -116,7 +127,10 @@ def measure_durban(
 
     def stat(flagged: npt.NDArray[np.bool_]) -> dict[str, Any]:
         hits = int((flagged & traced).sum())
+        found = int((within(flagged, TRACE_MATCH_PX) & traced).sum())
         return {
+            "matched_recall": found / n_traced if n_traced else math.nan,
+            "traced_pixels_found": found,
             "recall": hits / n_traced if n_traced else math.nan,
             "traced_pixels_flagged": hits,
             "other_water": {
@@ -125,12 +139,15 @@ def measure_durban(
             },
         }
 
-    ranking = {
-        name: {
-            f"{rate:g}": recall_at_flag_rate(score, traced, other, rate) for rate in _RANKING_RATES
+    def ranking(match_px: int) -> dict[str, dict[str, float]]:
+        return {
+            name: {
+                f"{rate:g}": recall_at_flag_rate(score, traced, other, rate, match_px=match_px)
+                for rate in _RANKING_RATES
+            }
+            for name, score in (("model", prob), ("fdi", index))
         }
-        for name, score in (("model", prob), ("fdi", index))
-    }
+
     return {
         "water_rule": scene.water_rule,
         "water_pixels": int(scene.water.sum()),
@@ -140,8 +157,11 @@ def measure_durban(
         "other_water": f"water minus the traced pixels dilated by {_TRACE_DILATION_PX} px "
         "(8-neighbourhood)",
         "filament_field": f"within {_FILAMENT_FIELD_PX} px of a traced pixel",
+        "matched_recall": f"share of the traced pixels with a flag within {TRACE_MATCH_PX} px "
+        "(8-neighbourhood); recall: share of the traced pixels flagged themselves",
         **side_by_side(prob, index, bundle.threshold, fdi_threshold, stat),
-        "recall_at_other_water_flagged": ranking,
+        "matched_recall_at_other_water_flagged": ranking(TRACE_MATCH_PX),
+        "recall_at_other_water_flagged": ranking(0),
     }
 
 
@@ -227,7 +247,12 @@ def _measure_durban_file(
         trace, shape=durban.shape, transform=durban.transform, crs=durban.crs
     )
     result = measure_durban(bundle, durban, traced, fdi_threshold)
-    result["trace"] = {"file": Path(filaments).name, "lines": len(trace.lines)}
+    nir = durban.reflectance[BANDS.index("B08")]
+    result["trace"] = {
+        "file": Path(filaments).name,
+        "lines": len(trace.lines),
+        "precision": trace_precision(trace, nir, transform=durban.transform, crs=durban.crs),
+    }
     return result
 
 
