@@ -1,12 +1,13 @@
 """The shipped default bundle on the real scenes: what it does today cannot get worse unnoticed.
 
 A regression of the shipped model (a retrain with a worse recipe, a changed input transform)
-cannot land. The Manila-area scenes and the separation of plastic from its look-alikes are held
-to the real-sea goals of docs/model.md, which the bundle meets, and so is Durban's recall of the
-traced filaments (0.74, a flag within 1 px of a traced pixel finding it; goal 0.6). The rest of
-Durban's water (0.088 % flagged against 0.05 %, docs/model.md "Where it fails"), the pixel-exact
-recall (0.47) and the look-alikes flagged (11 % of held-out pumice and 14 % of foam against
-10 %) are held to bounds just past the measured figures; tighten them with every better model.
+cannot land. What the bundle meets is held to the real-sea goals of docs/model.md: Durban's recall
+of the traced filaments (0.66, a flag within 1 px of a traced pixel finding it; goal 0.6) and the
+rest of its water (0.047 % flagged; goal 0.05 %), the Manila-area scenes, plastic against every
+look-alike and the share of pumice flagged. What it does not meet is held to bounds just past
+the measured figures (the pixel-exact Durban recall 0.385, 12.5 % of held-out foam flagged
+against the goal's 10 %); tighten them with every better model. The Durban and Duarte figures come
+out the same on one torch thread and on two.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from oceanscan.realsea.measure import measure_durban, measure_false_alarms
 from oceanscan.realsea.scenes import load_scene
 from tests.helpers.shared import real_dir
 
-#: Measured for the shipped bundle: recall 0.736 within 1 px, 0.471 pixel by pixel, other water
-#: flagged 0.00088 (goals: matched recall >= 0.6, other water <= 0.0005).
+#: Measured for the shipped bundle: recall 0.655 within 1 px, 0.385 pixel by pixel, other water
+#: flagged 0.00047 (goals: matched recall >= 0.6, other water <= 0.0005).
 DURBAN_MATCHED_RECALL_GOAL = 0.6
-DURBAN_RECALL_FLOOR = 0.45
-DURBAN_OTHER_WATER_CEILING = 0.001
+DURBAN_RECALL_FLOOR = 0.35
+DURBAN_OTHER_WATER_GOAL = 0.0005
 
 #: FDI figures are not judged here (benchmarks/real_sea.py tunes FDI on synthetic data).
 _NO_FDI = math.inf
@@ -47,7 +48,7 @@ def test_default_bundle_finds_the_durban_filaments_and_little_else(bundle):
     model = measure_durban(bundle, durban, traced, _NO_FDI)["model"]
     assert model["matched_recall"] >= DURBAN_MATCHED_RECALL_GOAL
     assert model["recall"] >= DURBAN_RECALL_FLOOR
-    assert model["other_water"]["flagged_fraction"] <= DURBAN_OTHER_WATER_CEILING
+    assert model["other_water"]["flagged_fraction"] <= DURBAN_OTHER_WATER_GOAL
 
 
 def test_default_bundle_keeps_quiet_on_the_manila_open_sea(bundle):
@@ -65,7 +66,7 @@ def test_default_bundle_keeps_quiet_in_the_harbours(bundle, name):
 
 def test_default_bundle_stays_quiet_through_other_atmospheres(bundle):
     """The same water through haze, a haze front, thin cirrus, other gains and noise: measured
-    at most 0.0013 % of the Manila open sea (0.08 per km2), 0.025 % of Manila port and 0.042 % of
+    at most 0.0021 % of the Manila open sea (0.17 per km2), 0.024 % of Manila port and 0.039 % of
     Mariveles; the goals hold for every atmosphere, not only for the day each scene was taken."""
     scenes = {n: load_scene(n, real_dir()) for n in ("manila_open_sea", "manila_port", "mariveles")}
     worst = measure_atmospheres(bundle, scenes, _NO_FDI)["worst"]
@@ -76,16 +77,16 @@ def test_default_bundle_stays_quiet_through_other_atmospheres(bundle):
 
 
 def test_default_bundle_checks_its_detections_against_the_lookalikes(bundle):
-    """Held-out Duarte pixels in real water: measured 74 % of plastic flagged, 11 % of pumice and
-    14 % of foam (31 % and 28 % without the bundle's spectral check), and plastic ranked above
-    every look-alike at ROC AUC 0.86 or more (pumice the lowest, 0.860; goal 0.85)."""
+    """Held-out Duarte pixels in real water: measured 76 % of plastic flagged, 8.5 % of pumice and
+    12.5 % of foam (31 % and 22 % without the bundle's spectral check), and plastic ranked above
+    every look-alike at ROC AUC 0.86 or more (foam the lowest, 0.862; goal 0.85)."""
     assert bundle.spectral_check is not None
     pixels = load_duarte_pixels(real_dir() / "duarte2023_train_pixels.csv")
     backgrounds = {name: load_scene(name, real_dir()) for name in DUARTE_BACKGROUNDS}
     model = measure_duarte(bundle, pixels, backgrounds, _NO_FDI)["model"]
     flagged = model["flagged_fraction"]
     assert flagged["plastic"] >= 0.65
-    assert flagged["pumice"] <= 0.15
-    assert flagged["sea_foam"] <= 0.2
+    assert flagged["pumice"] <= 0.1
+    assert flagged["sea_foam"] <= 0.15
     lookalikes = {k: v for k, v in model["auc_plastic_vs"].items() if k != "water"}
     assert min(lookalikes.values()) >= 0.85, lookalikes
