@@ -116,10 +116,7 @@ def measure_durban(
         (:func:`~oceanscan.realsea.flags.recall_at_flag_rate`).
     """
     traced = np.asarray(traced, dtype=bool) & np.isfinite(scene.reflectance).all(axis=0)
-    near = ndimage.binary_dilation(
-        traced, structure=np.ones((3, 3), dtype=bool), iterations=_TRACE_DILATION_PX
-    )
-    other = scene.water & ~near
+    other = scene.water & ~within(traced, _TRACE_DILATION_PX)
     field = ndimage.distance_transform_edt(~traced) <= _FILAMENT_FIELD_PX
     prob = bundle.predict_proba(scene.reflectance[None])[0]
     index = fdi(scene.reflectance)
